@@ -1,0 +1,1 @@
+// SiraData: see DESIGN.md §4.

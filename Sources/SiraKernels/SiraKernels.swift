@@ -1,0 +1,1 @@
+// SiraKernels: see DESIGN.md §4.

@@ -1,0 +1,1 @@
+// SiraModel: see DESIGN.md §4.

@@ -1,0 +1,1 @@
+// SiraStore: see DESIGN.md §4.

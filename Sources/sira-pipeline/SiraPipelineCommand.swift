@@ -1,0 +1,15 @@
+import ArgumentParser
+import SiraPipeline
+
+/// The root command. Each subcommand lives in its own file, named for the command.
+@main
+struct SiraPipelineCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sira-pipeline",
+        abstract: "Train, evaluate and ship SiRA adapters (sparse mixtures of LoRA experts) for a frozen base model.",
+        version: ToolVersion.string,
+        subcommands: [
+            VersionCommand.self,
+        ]
+    )
+}

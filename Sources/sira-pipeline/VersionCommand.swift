@@ -1,0 +1,7 @@
+import ArgumentParser
+import SiraPipeline
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the tool version.")
+    func run() throws { print(ToolVersion.string) }
+}

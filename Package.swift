@@ -27,24 +27,29 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
     ],
     targets: [
         .target(name: "SiraKernels", swiftSettings: kernelFlags),
         .target(name: "SiraModel", dependencies: ["SiraKernels"], swiftSettings: kernelFlags),
-        .target(name: "SiraData"),
+        .target(name: "SiraData", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "SiraStore", dependencies: [
             "CZstd",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SiraPipeline", dependencies: [
             "SiraKernels", "SiraModel", "SiraData", "SiraStore",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "sira-pipeline", dependencies: [
-            "SiraPipeline",
+            "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -31,28 +31,28 @@ let package = Package(
     ],
     targets: [
         .target(name: "SiraKernels", swiftSettings: kernelFlags),
-        .target(name: "SiraModel", dependencies: ["SiraKernels"], swiftSettings: kernelFlags),
-        .target(name: "SiraData", dependencies: [
+        .target(name: "SiraIO", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        .target(name: "SiraModel", dependencies: ["SiraKernels", "SiraIO"], swiftSettings: kernelFlags),
+        .target(name: "SiraData", dependencies: ["SiraIO"]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "SiraStore", dependencies: [
-            "CZstd",
+            "CZstd", "SiraIO",
             .product(name: "GRDB", package: "GRDB.swift"),
-            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SiraPipeline", dependencies: [
-            "SiraKernels", "SiraModel", "SiraData", "SiraStore",
+            "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
-            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .executableTarget(name: "sira-pipeline", dependencies: [
-            "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore",
+            "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .testTarget(name: "SiraIOTests", dependencies: ["SiraIO"]),
         .testTarget(name: "SiraKernelsTests", dependencies: ["SiraKernels"]),
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),

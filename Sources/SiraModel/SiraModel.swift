@@ -1,1 +1,0 @@
-// SiraModel: see DESIGN.md §4.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+import SiraStore
 
 /// a → b, a → c, (b, c) → d; e independent.
 func diamond(_ log: RunLog, params: [String: String] = [:], source: String? = nil) -> [SyntheticStage] {

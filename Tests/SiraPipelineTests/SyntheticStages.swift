@@ -1,6 +1,7 @@
 import Foundation
 import SiraIO
 @testable import SiraPipeline
+import SiraStore
 
 /// A temporary workspace folder, removed when the test ends.
 final class TempWorkspace: @unchecked Sendable {
@@ -119,7 +120,7 @@ final class EventLog: PipelineObserver, @unchecked Sendable {
     }
 }
 
-func runSynthetic(_ stages: [any PipelineStage], in tw: TempWorkspace, recorder: MemoryRecorder = MemoryRecorder(),
+func runSynthetic(_ stages: [any PipelineStage], in tw: TempWorkspace, recorder: RunRecorder = MemoryRecorder(),
                   jobs: Int = 1, retries: Int = 0, backoff: Double = 0.01, observer: PipelineObserver? = nil) throws -> RunSummary {
     let session = try WorkspaceSession(workspace: tw.workspace, recorder: recorder)
     return try session.run(stages: stages, pipeline: "synthetic", manifestHash: "h", jobs: jobs, retries: retries,

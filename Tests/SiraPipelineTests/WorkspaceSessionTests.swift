@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+import SiraStore
 
 @Suite struct WorkspaceSessionTests {
     @Test func aSecondSchedulerIsRefusedWithTheHolderNamed() throws {
@@ -91,5 +92,48 @@ import Testing
         }
         #expect(StageID(parsing: "bake@x") == nil)
         #expect(StageID(parsing: "train@:x") == nil)
+    }
+}
+
+@Suite struct StoreRecorderTests {
+    @Test func runsAreRecordedInSQLite() throws {
+        let tw = TempWorkspace()
+        let log = RunLog()
+        let recorder = try StoreRecorder(workspace: tw.workspace)
+        var stages = diamond(log)
+        stages[3].failures = 1 // tokenize@c fails once
+        let s1 = try runSynthetic(stages, in: tw, recorder: recorder, retries: 1)
+        #expect(s1.status == .succeeded)
+        let store = recorder.store
+        let run1 = try #require(try store.run(s1.runID))
+        #expect(run1.status == .succeeded && run1.pipeline == "synthetic" && run1.pid == getpid())
+        let rows = try store.stages(run: s1.runID)
+        #expect(rows.count == 6)
+        let c = rows.filter { $0.stage == "tokenize@c" }
+        #expect(c.map(\.status) == [.failed, .succeeded] && c.map(\.attempt) == [1, 2])
+        #expect(c.allSatisfy { $0.cacheKey == s1.stage(StageID(.tokenize, task: "c"))?.key })
+        #expect(rows.first { $0.stage == "train@d:lora" }?.logPath == "data/logs/\(s1.runID)/train@d:lora.1.log")
+        let metrics = try store.metrics(run: s1.runID).filter { $0.key == "len" }
+        #expect(metrics.count == 5)
+        let dLen = s1.stage(StageID(.train, task: "d", variant: "lora"))?.metrics["len"]
+        let dPoint = metrics.first { $0.task == "d" && $0.variant == "lora" }
+        #expect(dPoint?.value == dLen)
+        #expect(try store.artifacts(run: s1.runID).count == 5)
+
+        let s2 = try runSynthetic(diamond(log), in: tw, recorder: recorder)
+        #expect(try store.stages(run: s2.runID).allSatisfy { $0.status == .cached })
+        // Cached stages still carry their metrics into the new run.
+        #expect(try store.metrics(run: s2.runID).filter { $0.key == "len" }.count == 5)
+        #expect(try store.integrityCheck() == ["ok"])
+    }
+
+    @Test func aDeadRunIsMarkedCrashedByTheNextScheduler() throws {
+        let tw = TempWorkspace()
+        let recorder = try StoreRecorder(workspace: tw.workspace)
+        // A run left `running` with a fresh heartbeat: only the lock proves its process is gone.
+        let dead = try recorder.store.createRun(pipeline: "p", manifestHash: "h", trigger: "manual", status: .running)
+        let session = try WorkspaceSession(workspace: tw.workspace, recorder: recorder)
+        #expect(session.crashedRuns == [dead])
+        #expect(try recorder.store.run(dead)?.status == .crashed)
     }
 }

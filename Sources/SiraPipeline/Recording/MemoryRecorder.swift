@@ -1,4 +1,5 @@
 import Foundation
+import SiraStore
 
 /// A `RunRecorder` that keeps everything in memory: for tests, and for executions whose
 /// recording happens elsewhere (a Slurm job reports to the submitting process, which alone

@@ -1,4 +1,5 @@
 import Foundation
+import SiraStore
 
 /// Where the scheduler records runs (DESIGN.md §3 "every stage: a row in SQLite"). The store
 /// implementation writes SQLite through SiraStore; tests use an in-memory one. Methods are

@@ -1,4 +1,5 @@
 import Foundation
+import SiraStore
 
 /// Live progress of one stage (for the display; `loss` also becomes a metric series).
 public struct StageProgress: Sendable, Equatable {

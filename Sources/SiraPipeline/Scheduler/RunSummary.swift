@@ -1,4 +1,5 @@
 import Foundation
+import SiraStore
 
 /// The outcome of one run: every stage's final status, attempts, time and metrics.
 public struct RunSummary: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import SiraStore
 
 public struct SchedulerOptions: Sendable {
     /// Stages running at once.

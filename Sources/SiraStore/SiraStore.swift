@@ -1,1 +1,0 @@
-// SiraStore: see DESIGN.md §4.

@@ -1,3 +1,4 @@
+import SiraKernels
 import Dispatch
 
 /// Grouped-query causal self-attention over a batch of full sequences, forward and backward.

@@ -5,13 +5,13 @@ import Foundation
 /// For row `r` with weight `m = mask[r]` and target `t`: `nll = logsumexp(z) − z[t]` (in Double).
 /// With `gradScale`, the row is overwritten by `∂(gradScale · Σ m·nll)/∂z = gradScale·m·(softmax(z) − onehot(t))`
 /// (zeros for `m == 0`). `correct` counts scored rows whose first argmax is the target.
-struct CrossEntropyResult {
+struct TokenLossSums {
     var nllSum: Double = 0
     var weightedNLL: Double = 0
     var tokens = 0
     var correct = 0
 
-    mutating func add(_ other: CrossEntropyResult) {
+    mutating func add(_ other: TokenLossSums) {
         nllSum += other.nllSum
         weightedNLL += other.weightedNLL
         tokens += other.tokens
@@ -20,8 +20,8 @@ struct CrossEntropyResult {
 }
 
 func crossEntropyRows(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int,
-                      targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>, gradScale: Float?) -> CrossEntropyResult {
-    var result = CrossEntropyResult()
+                      targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>, gradScale: Float?) -> TokenLossSums {
+    var result = TokenLossSums()
     for r in 0..<rows {
         let z = logits + r &* vocab
         let m = mask[r]

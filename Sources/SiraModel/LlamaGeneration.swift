@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 /// Keys and values of every layer for the positions processed so far, so each generated token

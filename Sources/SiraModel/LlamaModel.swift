@@ -25,7 +25,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// The projections an adapter can attach to (PEFT `target_modules` names).
     public static let projectionModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
-    let rope: RotaryTable
+    let rope: LlamaRotary
     var activations: LlamaActivations?
 
     /// A model with zero weights; `init(config:seed:)` and the HF loader fill them.
@@ -44,7 +44,7 @@ public final class LlamaModel: @unchecked Sendable {
         if !config.tieWordEmbeddings { all.append(lmHead) }
         parameters = all
         threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
-        rope = RotaryTable(config: config)
+        rope = LlamaRotary(config: config)
     }
 
     /// Random initialisation for a model trained from scratch (the built-in base): weights

@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 // The full-sequence forward pass and its hand-written backward (llm.c style: each block's
@@ -56,12 +57,9 @@ extension LlamaModel {
             activations = acts
         }
         let n = acts.tokens, d = config.hiddenSize
-        let table = embedTokens.value.pointer
-        let x0 = acts.residual[0].pointer
-        for i in 0..<n {
-            let id = Int(batch.tokens[i])
-            precondition(id >= 0 && id < config.vocabSize, "token id \(id) outside the vocabulary (\(config.vocabSize))")
-            (x0 + i * d).update(from: table + id * d, count: d)
+        batch.tokens.withUnsafeBufferPointer { ids in
+            embeddingForward(table: embedTokens.value.pointer, ids: ids.baseAddress!, out: acts.residual[0].pointer,
+                             tokens: n, dim: d, vocab: config.vocabSize)
         }
         for (l, layer) in layers.enumerated() {
             layerForward(layer, acts.layers[l], input: acts.residual[l].pointer, output: acts.residual[l + 1].pointer,
@@ -109,12 +107,12 @@ extension LlamaModel {
     /// Final hidden state → `lm_head` logits → cross-entropy, in chunks of rows so the
     /// `[tokens, vocab]` logits never exist at once. With `gradScale`, also writes
     /// `∂L/∂finalNormed` into `acts.dNormed` and accumulates `lm_head`'s gradient.
-    func lossHead(_ acts: LlamaActivations, batch: TokenBatch, gradScale: Float?) -> CrossEntropyResult {
+    func lossHead(_ acts: LlamaActivations, batch: TokenBatch, gradScale: Float?) -> TokenLossSums {
         let n = acts.tokens, d = config.hiddenSize, vocab = config.vocabSize
         let chunk = min(n, max(128, (4 << 20) / vocab))
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * vocab)
         defer { logits.deallocate() }
-        var total = CrossEntropyResult()
+        var total = TokenLossSums()
         batch.targets.withUnsafeBufferPointer { targets in
             batch.lossMask.withUnsafeBufferPointer { mask in
                 var start = 0
@@ -144,9 +142,9 @@ extension LlamaModel {
 
     private func crossEntropyParallel(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int,
                                       targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>,
-                                      gradScale: Float?) -> CrossEntropyResult {
+                                      gradScale: Float?) -> TokenLossSums {
         let parts = max(1, min(threads, rows / 16))
-        var results = [CrossEntropyResult](repeating: CrossEntropyResult(), count: parts)
+        var results = [TokenLossSums](repeating: TokenLossSums(), count: parts)
         results.withUnsafeMutableBufferPointer { out in
             let per = (rows + parts - 1) / parts
             LlamaParallel.forEach(parts, threads: parts) { i in
@@ -157,7 +155,7 @@ extension LlamaModel {
                 }
             }
         }
-        var total = CrossEntropyResult()
+        var total = TokenLossSums()
         for r in results { total.add(r) }
         return total
     }
@@ -183,12 +181,9 @@ extension LlamaModel {
             }
         }
         if let g = embedTokens.grad {
-            // Scatter-add in token order: deterministic, and cheap next to the GEMMs.
-            let dx = acts.dResidual.pointer
-            for i in 0..<n {
-                let row = g.pointer + Int(batch.tokens[i]) * d
-                let src = dx + i * d
-                for j in 0..<d { row[j] += src[j] }
+            batch.tokens.withUnsafeBufferPointer { ids in
+                embeddingBackward(ids: ids.baseAddress!, dOut: acts.dResidual.pointer, dTable: g.pointer,
+                                  tokens: n, dim: d, vocab: config.vocabSize)
             }
         }
     }

@@ -1,3 +1,4 @@
+import SiraKernels
 /// A bias-free linear projection `y = x W0ᵀ` (`W0` is `[out, in]` as HF stores it) with the
 /// adapter hook: the adapter runs right after the base GEMM and again in backward.
 public final class Projection: @unchecked Sendable {

@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Angles are computed in Double and rounded once, so long positions stay accurate. The cos/sin
 /// table grows on demand (a Llama-3 context of 128k positions is never allocated up front).
-final class RotaryTable: @unchecked Sendable {
+final class LlamaRotary: @unchecked Sendable {
     let half: Int
     let invFreq: [Double]
     private(set) var positions = 0

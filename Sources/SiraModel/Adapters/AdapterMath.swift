@@ -30,6 +30,22 @@ enum AdapterMath {
         }
     }
 
+    /// One GEMM of a grouped call (same conventions as `gemm`).
+    struct Problem {
+        var m: Int, n: Int, k: Int
+        var a: UnsafePointer<Float>, lda: Int
+        var b: UnsafePointer<Float>, ldb: Int
+        var c: UnsafeMutablePointer<Float>, ldc: Int
+    }
+
+    /// Runs independent GEMMs (one per expert, uneven sizes) with shared transposes and scalars.
+    static func groupedGemm(_ transA: Bool, _ transB: Bool, _ problems: [Problem], alpha: Float, beta: Float) {
+        for p in problems {
+            gemm(transA, transB, m: p.m, n: p.n, k: p.k, alpha: alpha, a: p.a, lda: p.lda, b: p.b, ldb: p.ldb,
+                 beta: beta, c: p.c, ldc: p.ldc)
+        }
+    }
+
     /// `dst[i, :] = src[rows[i], :]` for `width` columns.
     static func gatherRows(_ src: UnsafePointer<Float>, width: Int, rows: UnsafePointer<Int32>, count: Int,
                            into dst: UnsafeMutablePointer<Float>) {
@@ -54,6 +70,15 @@ enum AdapterMath {
         let bound = 1 / Float(fanIn).squareRoot()
         for i in 0..<t.count { t[i] = (rng.nextUnitFloat() * 2 - 1) * bound }
     }
+}
+
+/// Transient buffers shared by all adapters of one `AdapterSet` (gathered rows, per-row outputs,
+/// packed weights): adapters of a model run one at a time, so one set of buffers serves them all
+/// and memory does not grow with the number of adapted projections. What an adapter must keep from
+/// forward to backward lives in the adapter itself.
+public final class AdapterWorkspace: @unchecked Sendable {
+    let a = Scratch(), b = Scratch(), c = Scratch(), d = Scratch()
+    public init() {}
 }
 
 /// A growable scratch buffer reused across calls so steady-state forward/backward does not allocate.

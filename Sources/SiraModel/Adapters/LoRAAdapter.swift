@@ -14,10 +14,12 @@ public final class LoRAAdapter: ProjectionAdapter {
 
     /// `h = A x` from the last forward, `[tokens, r]`, for backward.
     private let hidden = Scratch()
-    private let dHidden = Scratch()
+    private let workspace: AdapterWorkspace
     private var lastTokens = 0
 
-    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, seed: UInt64) {
+    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, seed: UInt64,
+                workspace: AdapterWorkspace = AdapterWorkspace()) {
+        self.workspace = workspace
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.rank = rank
@@ -44,13 +46,17 @@ public final class LoRAAdapter: ProjectionAdapter {
     public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, tokens: Int) {
         precondition(tokens == lastTokens, "LoRA backward for \(tokens) tokens after a forward of \(lastTokens)")
         let h = hidden.pointer
-        let dh = dHidden.reserve(tokens * rank)
-        AdapterMath.gemm(true, false, m: outFeatures, n: rank, k: tokens, alpha: scaling,
-                         a: dy, lda: outFeatures, b: h, ldb: rank, beta: 1, c: b.grad!.pointer, ldc: rank)
+        let dh = workspace.a.reserve(tokens * rank)
+        if let gb = b.grad {
+            AdapterMath.gemm(true, false, m: outFeatures, n: rank, k: tokens, alpha: scaling,
+                             a: dy, lda: outFeatures, b: h, ldb: rank, beta: 1, c: gb.pointer, ldc: rank)
+        }
         AdapterMath.gemm(false, false, m: tokens, n: rank, k: outFeatures, alpha: scaling,
                          a: dy, lda: outFeatures, b: b.value.pointer, ldb: rank, beta: 0, c: dh, ldc: rank)
-        AdapterMath.gemm(true, false, m: rank, n: inFeatures, k: tokens, alpha: 1,
-                         a: dh, lda: rank, b: x, ldb: inFeatures, beta: 1, c: a.grad!.pointer, ldc: inFeatures)
+        if let ga = a.grad {
+            AdapterMath.gemm(true, false, m: rank, n: inFeatures, k: tokens, alpha: 1,
+                             a: dh, lda: rank, b: x, ldb: inFeatures, beta: 1, c: ga.pointer, ldc: inFeatures)
+        }
         AdapterMath.gemm(false, false, m: tokens, n: inFeatures, k: rank, alpha: 1,
                          a: dh, lda: rank, b: a.value.pointer, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }

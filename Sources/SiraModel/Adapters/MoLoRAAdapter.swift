@@ -19,11 +19,17 @@ public final class MoLoRAAdapter: ProjectionAdapter {
     /// `molora.experts.{e}.lora_B.weight` `[out, r]`, zeros.
     public let expertB: [Parameter]
 
-    private let packedA = Scratch(), packedB = Scratch()
-    private let hidden = Scratch(), probs = Scratch(), work = Scratch(), work2 = Scratch()
+    private let hidden = Scratch(), probs = Scratch()
+    private let workspace: AdapterWorkspace
+    private var packedA: Scratch { workspace.a }
+    private var packedB: Scratch { workspace.b }
+    private var work: Scratch { workspace.c }
+    private var work2: Scratch { workspace.d }
     private var lastTokens = 0
 
-    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, experts: Int, seed: UInt64) {
+    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, experts: Int, seed: UInt64,
+                workspace: AdapterWorkspace = AdapterWorkspace()) {
+        self.workspace = workspace
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.rank = rank
@@ -88,21 +94,17 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         let p = probs.pointer, h = hidden.pointer
         let g = work.reserve(max(tokens * er, experts * tokens))
         // dB (packed) = s dyᵀ (p⊙h): recompute p⊙h into work2 first.
-        let hs = work2.reserve(max(tokens * er, outFeatures * er))
+        let hs = work2.reserve(max(tokens * er, tokens * experts))
         for t in 0..<tokens {
             for e in 0..<experts {
                 let w = p[t * experts + e]
                 for j in 0..<rank { hs[t * er + e * rank + j] = w * h[t * er + e * rank + j] }
             }
         }
-        let dBPacked = Tensor(shape: [outFeatures, er])
-        AdapterMath.gemm(true, false, m: outFeatures, n: er, k: tokens, alpha: scaling,
-                         a: dy, lda: outFeatures, b: hs, ldb: er, beta: 0, c: dBPacked.pointer, ldc: er)
         for e in 0..<experts {
             guard let gb = expertB[e].grad else { continue }
-            for o in 0..<outFeatures {
-                for j in 0..<rank { gb[o * rank + j] += dBPacked[o * er + e * rank + j] }
-            }
+            AdapterMath.gemm(true, false, m: outFeatures, n: rank, k: tokens, alpha: scaling,
+                             a: dy, lda: outFeatures, b: hs + e * rank, ldb: er, beta: 1, c: gb.pointer, ldc: rank)
         }
         AdapterMath.gemm(false, false, m: tokens, n: er, k: outFeatures, alpha: 1,
                          a: dy, lda: outFeatures, b: packedB.pointer, ldb: er, beta: 0, c: g, ldc: er)

@@ -1,3 +1,4 @@
+import SiraKernels
 /// Plain LoRA on one projection: `y = W0 x + s · B A x`, `s = alpha / r` (DESIGN.md §5).
 ///
 /// A `[r, in]` starts Kaiming-uniform and B `[out, r]` at zero, as PEFT does, so a fresh adapter
@@ -36,9 +37,9 @@ public final class LoRAAdapter: ProjectionAdapter {
     public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, tokens: Int, mode: AdapterMode) {
         lastTokens = tokens
         let h = hidden.reserve(tokens * rank)
-        AdapterMath.gemm(false, true, m: tokens, n: rank, k: inFeatures, alpha: 1,
+        sgemm(.noTranspose, .transpose, m: tokens, n: rank, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: a.value.pointer, ldb: inFeatures, beta: 0, c: h, ldc: rank)
-        AdapterMath.gemm(false, true, m: tokens, n: outFeatures, k: rank, alpha: scaling,
+        sgemm(.noTranspose, .transpose, m: tokens, n: outFeatures, k: rank, alpha: scaling,
                          a: h, lda: rank, b: b.value.pointer, ldb: rank, beta: 1, c: y, ldc: outFeatures)
     }
 
@@ -48,16 +49,16 @@ public final class LoRAAdapter: ProjectionAdapter {
         let h = hidden.pointer
         let dh = workspace.a.reserve(tokens * rank)
         if let gb = b.grad {
-            AdapterMath.gemm(true, false, m: outFeatures, n: rank, k: tokens, alpha: scaling,
+            sgemm(.transpose, .noTranspose, m: outFeatures, n: rank, k: tokens, alpha: scaling,
                              a: dy, lda: outFeatures, b: h, ldb: rank, beta: 1, c: gb.pointer, ldc: rank)
         }
-        AdapterMath.gemm(false, false, m: tokens, n: rank, k: outFeatures, alpha: scaling,
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: rank, k: outFeatures, alpha: scaling,
                          a: dy, lda: outFeatures, b: b.value.pointer, ldb: rank, beta: 0, c: dh, ldc: rank)
         if let ga = a.grad {
-            AdapterMath.gemm(true, false, m: rank, n: inFeatures, k: tokens, alpha: 1,
+            sgemm(.transpose, .noTranspose, m: rank, n: inFeatures, k: tokens, alpha: 1,
                              a: dh, lda: rank, b: x, ldb: inFeatures, beta: 1, c: ga.pointer, ldc: inFeatures)
         }
-        AdapterMath.gemm(false, false, m: tokens, n: inFeatures, k: rank, alpha: 1,
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: inFeatures, k: rank, alpha: 1,
                          a: dh, lda: rank, b: a.value.pointer, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }
 }

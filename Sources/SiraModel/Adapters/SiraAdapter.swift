@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 /// SiRA: a sparse mixture of E LoRA experts of rank r on one projection (DESIGN.md §5).
@@ -106,7 +107,7 @@ public final class SiraAdapter: ProjectionAdapter {
         lastTokens = T
         // 1. Router probabilities.
         let p = probs.reserve(T * E), lse = logsumexp.reserve(T)
-        AdapterMath.gemm(false, true, m: T, n: E, k: inFeatures, alpha: 1,
+        sgemm(.noTranspose, .transpose, m: T, n: E, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: router.value.pointer, ldb: inFeatures, beta: 0, c: p, ldc: E)
         var stats = RouterStatistics(experts: E)
         var zSum: Double = 0
@@ -156,21 +157,21 @@ public final class SiraAdapter: ProjectionAdapter {
         let xg = workspace.a.reserve(rows * inFeatures), o = workspace.b.reserve(rows * outFeatures)
         let h = hidden.reserve(rows * rank)
         rowToken.withUnsafeBufferPointer { tok in
-            AdapterMath.gatherRows(x, width: inFeatures, rows: tok.baseAddress!, count: rows, into: xg)
+            gatherRows(source: x, indices: tok.baseAddress!, count: rows, dim: inFeatures, destination: xg)
         }
         let down = expertProblems { e, start, n in
             .init(m: n, n: rank, k: inFeatures, a: xg + start * inFeatures, lda: inFeatures,
                   b: expertA[e].value.pointer, ldb: inFeatures, c: h + start * rank, ldc: rank)
         }
         rowsComputed = down.reduce(0) { $0 + $1.m }
-        AdapterMath.groupedGemm(false, true, down, alpha: 1, beta: 0)
-        AdapterMath.groupedGemm(false, true, expertProblems { e, start, n in
+        sgemmGrouped(.noTranspose, .transpose, problems: down, alpha: 1, beta: 0)
+        sgemmGrouped(.noTranspose, .transpose, problems: expertProblems { e, start, n in
             .init(m: n, n: outFeatures, k: rank, a: h + start * rank, lda: rank,
                   b: expertB[e].value.pointer, ldb: rank, c: o + start * outFeatures, ldc: outFeatures)
         }, alpha: 1, beta: 0)
         rowToken.withUnsafeBufferPointer { tok in
             rowWeight.withUnsafeBufferPointer { w in
-                AdapterMath.scatterAddRows(o, width: outFeatures, rows: tok.baseAddress!, weights: w.baseAddress!, count: rows, into: y)
+                scatterAddRows(source: o, indices: tok.baseAddress!, weights: w.baseAddress!, count: rows, dim: outFeatures, destination: y)
             }
         }
         // 6. Auxiliary losses and statistics.
@@ -211,11 +212,11 @@ public final class SiraAdapter: ProjectionAdapter {
         let dyg = workspace.b.reserve(rows * outFeatures), xg = workspace.a.reserve(rows * inFeatures)
         let g = workspace.c.reserve(rows * rank), hw = workspace.d.reserve(rows * rank)
         rowToken.withUnsafeBufferPointer { tok in
-            AdapterMath.gatherRows(dy, width: outFeatures, rows: tok.baseAddress!, count: rows, into: dyg)
-            AdapterMath.gatherRows(x, width: inFeatures, rows: tok.baseAddress!, count: rows, into: xg)
+            gatherRows(source: dy, indices: tok.baseAddress!, count: rows, dim: outFeatures, destination: dyg)
+            gatherRows(source: x, indices: tok.baseAddress!, count: rows, dim: inFeatures, destination: xg)
         }
         // G = dy_e B_e  [rows, r]
-        AdapterMath.groupedGemm(false, false, expertProblems { e, start, n in
+        sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
             .init(m: n, n: rank, k: outFeatures, a: dyg + start * outFeatures, lda: outFeatures,
                   b: expertB[e].value.pointer, ldb: rank, c: g + start * rank, ldc: rank)
         }, alpha: 1, beta: 0)
@@ -232,24 +233,24 @@ public final class SiraAdapter: ProjectionAdapter {
             dGate[a] = scaling * dot * keep[a]
         }
         // dB_e += dy_eᵀ (w h)
-        AdapterMath.groupedGemm(true, false, expertProblems { e, start, n in
+        sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
             guard let grad = expertB[e].grad else { return nil }
             return .init(m: outFeatures, n: rank, k: n, a: dyg + start * outFeatures, lda: outFeatures,
                          b: hw + start * rank, ldb: rank, c: grad.pointer, ldc: rank)
         }, alpha: 1, beta: 1)
         // dA_e += dhᵀ x_e
-        AdapterMath.groupedGemm(true, false, expertProblems { e, start, n in
+        sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
             guard let grad = expertA[e].grad else { return nil }
             return .init(m: rank, n: inFeatures, k: n, a: g + start * rank, lda: rank,
                          b: xg + start * inFeatures, ldb: inFeatures, c: grad.pointer, ldc: inFeatures)
         }, alpha: 1, beta: 1)
         // dx_e = dh A_e (over the gathered x, no longer needed), scattered back.
-        AdapterMath.groupedGemm(false, false, expertProblems { e, start, n in
+        sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
             .init(m: n, n: inFeatures, k: rank, a: g + start * rank, lda: rank,
                   b: expertA[e].value.pointer, ldb: inFeatures, c: xg + start * inFeatures, ldc: inFeatures)
         }, alpha: 1, beta: 0)
         rowToken.withUnsafeBufferPointer { tok in
-            AdapterMath.scatterAddRows(xg, width: inFeatures, rows: tok.baseAddress!, weights: nil, count: rows, into: dx)
+            scatterAddRows(source: xg, indices: tok.baseAddress!, weights: nil, count: rows, dim: inFeatures, destination: dx)
         }
         // Router: gate gradients through renormalisation, plus the auxiliary losses, then softmax.
         let dz = routerGrad.reserve(T * E)
@@ -272,15 +273,15 @@ public final class SiraAdapter: ProjectionAdapter {
             for e in 0..<E { dp[e] = pt[e] * (dp[e] - pdot + zTerm) }
         }
         if let gr = router.grad {
-            AdapterMath.gemm(true, false, m: E, n: inFeatures, k: T, alpha: 1, a: dz, lda: E, b: x, ldb: inFeatures,
+            sgemm(.transpose, .noTranspose, m: E, n: inFeatures, k: T, alpha: 1, a: dz, lda: E, b: x, ldb: inFeatures,
                              beta: 1, c: gr.pointer, ldc: inFeatures)
         }
-        AdapterMath.gemm(false, false, m: T, n: inFeatures, k: E, alpha: 1, a: dz, lda: E, b: router.value.pointer,
+        sgemm(.noTranspose, .noTranspose, m: T, n: inFeatures, k: E, alpha: 1, a: dz, lda: E, b: router.value.pointer,
                          ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }
 
     /// One GEMM per expert with computed rows: `make(e, firstRow, rowCount)`; nil skips the expert.
-    private func expertProblems(_ make: (Int, Int, Int) -> AdapterMath.Problem?) -> [AdapterMath.Problem] {
+    private func expertProblems(_ make: (Int, Int, Int) -> SgemmProblem?) -> [SgemmProblem] {
         (0..<experts).compactMap { e in
             let start = rowOffsets[e], n = rowOffsets[e + 1] - start
             return n > 0 ? make(e, start, n) : nil

@@ -57,6 +57,6 @@ let package = Package(
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
-        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline"]),
+        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO"]),
     ]
 )

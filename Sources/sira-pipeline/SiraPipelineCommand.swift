@@ -10,6 +10,12 @@ struct SiraPipelineCommand: AsyncParsableCommand {
         version: ToolVersion.string,
         subcommands: [
             VersionCommand.self,
+            RunsCommand.self,
+            ShowCommand.self,
+            CompareCommand.self,
+            MetricsCommand.self,
+            GcCommand.self,
+            VerifyCommand.self,
             BenchCommand.self,
         ]
     )

@@ -10,6 +10,8 @@ struct SiraPipelineCommand: AsyncParsableCommand {
         version: ToolVersion.string,
         subcommands: [
             VersionCommand.self,
+            ValidateCommand.self,
+            IngestCommand.self,
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,

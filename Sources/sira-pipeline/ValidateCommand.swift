@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import SiraPipeline
+
+/// `sira-pipeline validate MANIFEST...`: loads each manifest exactly as `run` would and prints
+/// every problem as `file:line: key: problem`. Exits non-zero when any manifest has a problem.
+struct ValidateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract: "Check pipeline manifests; every problem is reported as file:line: key: problem."
+    )
+
+    @Argument(help: "Manifest files (YAML).")
+    var manifests: [String]
+
+    @Option(help: "The workspace the manifests' paths are relative to (default: the current folder).")
+    var workspace: String?
+
+    func run() throws {
+        var failed = 0
+        for path in manifests {
+            do {
+                let manifest = try ManifestLoader.load(URL(fileURLWithPath: path), displayPath: path)
+                let ws = Workspace(root: URL(fileURLWithPath: workspace ?? FileManager.default.currentDirectoryPath))
+                let graph = try StageGraph(manifest: manifest)
+                let missing = TaskSources.unmatched(manifest, workspace: ws)
+                for task in missing {
+                    print("\(path): warning: task '\(task.name)': no file matches '\(task.from)' yet")
+                }
+                print("\(path): ok: pipeline '\(manifest.name)', \(manifest.tasks.count) task(s), \(manifest.adapters.count) variant(s), \(graph.stages.count) stages")
+            } catch let error as ManifestError {
+                failed += 1
+                FileHandle.standardError.write(Data((error.description + "\n").utf8))
+            }
+        }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}

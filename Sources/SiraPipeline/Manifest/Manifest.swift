@@ -147,8 +147,17 @@ public struct ScheduleSpec: Sendable, Equatable, Codable {
     public var cron: String
     public var timezone: String
     public var catchup: Catchup
-    /// With `catchup: all`, at most this many missed ticks are run.
+    /// With `catchup: all`, at most this many missed ticks are run (`catchup_max`).
     public var maxCatchup: Int
+
+    /// The policy the schedule module applies.
+    public var catchUpPolicy: CatchUpPolicy {
+        switch catchup {
+        case .skip: return .skip
+        case .once: return .once
+        case .all: return .all(max: maxCatchup)
+        }
+    }
 }
 
 public enum ExecutorSpec: Sendable, Equatable {

@@ -192,7 +192,6 @@ final class Scheduler: @unchecked Sendable {
                 e.state = .ready(notBefore: Date().addingTimeInterval(delay))
                 entries[id] = e
                 finishRecord(stageRun, status: .failed, key: e.key, error: error)
-                observer?.handle(.stageFinished(id, status: .failed, attempt: e.attempts, seconds: seconds, error: error))
                 observer?.handle(.stageRetrying(id, attempt: e.attempts + 1, delay: delay, error: error))
                 return
             }

@@ -54,7 +54,7 @@ let package = Package(
         ]),
         .testTarget(name: "SiraIOTests", dependencies: ["SiraIO"]),
         .testTarget(name: "SiraKernelsTests", dependencies: ["SiraKernels"]),
-        .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"]),
+        .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
         .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO"]),

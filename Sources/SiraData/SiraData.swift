@@ -1,1 +1,0 @@
-// SiraData: see DESIGN.md §4.

@@ -1,1 +1,0 @@
-// SiraKernels: see DESIGN.md §4.

@@ -258,6 +258,10 @@ final class Scheduler: @unchecked Sendable {
         if !artifacts.isEmpty {
             attemptRecord { try recorder.recordArtifacts(run: runID, stageRun: stageRun, artifacts) }
         }
+        if let task = id.task, let sha = out.info["dataset.sha256"], let path = out.info["dataset.path"] {
+            let records = Int(out.info["dataset.records"] ?? "") ?? 0
+            attemptRecord { try recorder.recordDataset(task: task, sha256: sha, path: path, records: records) }
+        }
     }
 
     /// Recording must not stop a run: a failed write is reported as a notice and the run goes on

@@ -32,8 +32,7 @@ struct RunSummaryPrinter {
             workspace.relative(workspace.logsFolder.appendingPathComponent("\(summary.runID)/\($0.id).\($0.attempts).log"))
         }
         if !failedLogs.isEmpty { out += "logs: " + failedLogs.joined(separator: ", ") + "\n" }
-        if let index = summary.stages.first(where: { $0.id.kind == .package && $0.status.producedOutput }) {
-            _ = index
+        if summary.stages.contains(where: { $0.id.kind == .package && $0.status.producedOutput }) {
             out += "packages: \(workspace.relative(CheckpointIndex.runFolder(workspace: workspace, pipeline: summary.pipeline, run: summary.runID)))/\n"
         }
         FileHandle.standardOutput.write(Data(out.utf8))

@@ -108,8 +108,9 @@ public struct AdapterVariant: Sendable, Equatable, Codable {
 }
 
 public struct TrainSpec: Sendable, Equatable, Codable {
+    /// Learning rate after warmup: cosine decay to a tenth, or constant.
     public enum Schedule: String, Sendable, Codable, CaseIterable {
-        case cosine, linear, constant
+        case cosine, constant
     }
 
     public var steps: Int

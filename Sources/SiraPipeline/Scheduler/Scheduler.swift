@@ -154,6 +154,7 @@ final class Scheduler: @unchecked Sendable {
         observer?.handle(.stageStarted(id, attempt: e.attempts))
         let attempt = StageAttempt(
             stage: e.stage, attempt: e.attempts, runID: runID, workspace: workspace, inputs: inputs, logURL: logURL,
+            threads: max(1, ProcessInfo.processInfo.activeProcessorCount / options.jobs),
             cancellation: cancellation,
             events: { [weak observer] event in observer?.handle(event) },
             metrics: { samples in try? recorder.recordMetrics(run: runID, stageRun: stageRun, stage: id, samples) }

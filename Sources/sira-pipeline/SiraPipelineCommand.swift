@@ -11,6 +11,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self,
             ValidateCommand.self,
+            ScheduleCommand.self,
             IngestCommand.self,
             BenchCommand.self,
         ]

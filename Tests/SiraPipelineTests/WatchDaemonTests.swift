@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SiraIO
 import SiraStore
 import Testing
 @testable import SiraPipeline
@@ -45,14 +46,7 @@ final class DaemonHarness: @unchecked Sendable {
             [SyntheticStage(id: StageID(.ingest, task: manifest.tasks[0].name), dependencies: [], param: manifest.name,
                             log: log, loopUntilCancelled: steps > 1000, steps: steps)]
         }
-        let quarantineFolder = tw.workspace.quarantineFolder
-        let quarantine: QuarantineAction = { file, reason in
-            try FileManager.default.createDirectory(at: quarantineFolder, withIntermediateDirectories: true)
-            let target = quarantineFolder.appendingPathComponent(file.lastPathComponent)
-            try FileManager.default.moveItem(at: file, to: target)
-            try reason.write(to: target.appendingPathExtension("reason"), atomically: true, encoding: .utf8)
-            return target
-        }
+        let quarantine = dataQuarantine(tw.workspace)
         var logger = Logger(label: "test.watch") { LineLogHandler(label: $0, format: .text, write: { _ in }) }
         logger.logLevel = .debug
         return WatchDaemon(workspace: tw.workspace,
@@ -73,25 +67,25 @@ final class DaemonHarness: @unchecked Sendable {
         let d = h.daemon()
         try d.start()
         defer { d.stop() }
-        // no input yet: nothing runs
-        #expect(h.skipped.wait(timeout: 3) { $0.contains { $0.1.contains("waiting for inputs of task sentiment") } })
         try h.write("{\"text\": \"good\"}\n", "sentiment-a.jsonl")
-        #expect(h.finished.wait(timeout: 5) { $0.count == 1 })
+        #expect(h.finished.wait(timeout: 10) { $0.count == 1 })
         // the same bytes under another name
         try h.write("{\"text\": \"good\"}\n", "sentiment-copy.jsonl")
-        #expect(h.complete.wait(timeout: 3) { $0.count == 2 })
-        #expect(h.skipped.wait(timeout: 3) { $0.contains { $0.1 == "inputs unchanged since the last run" } })
+        #expect(h.complete.wait(timeout: 10) { $0.count == 2 })
+        #expect(h.skipped.wait(timeout: 10) { $0.contains { $0.1 == "content already processed" } })
         #expect(h.started.all.count == 1)
         // a changed file: a new run
         try h.write("{\"text\": \"better\"}\n", "sentiment-a.jsonl")
-        #expect(h.finished.wait(timeout: 5) { $0.count == 2 })
+        #expect(h.finished.wait(timeout: 10) { $0.count == 2 })
         usleep(200_000)
         #expect(h.started.all.count == 2)
         let runs = try h.store().runs(RunFilter(pipeline: "demo"))
         #expect(runs.map(\.status) == [.succeeded, .succeeded])
         #expect(runs.map(\.trigger) == ["watch", "watch"])
-        let fingerprints = try runs.map { run in try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value }
-        #expect(fingerprints[0] != nil && fingerprints[0] != fingerprints[1])
+        // each run records the contents it covered: the second adds the changed file's
+        let good = ContentHash.sha256("{\"text\": \"good\"}\n"), better = ContentHash.sha256("{\"text\": \"better\"}\n")
+        let inputs = try runs.map { run in try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value }
+        #expect(inputs == [[good, better].sorted().joined(separator: ","), good])
     }
 
     @Test func aFileDroppedWhileTheDaemonWasDownIsTakenAtStart() throws {
@@ -103,8 +97,11 @@ final class DaemonHarness: @unchecked Sendable {
         let second = h.daemon()
         try second.start()
         defer { second.stop() }
-        #expect(h.finished.wait(timeout: 5) { $0.count == 1 })
-        #expect(h.complete.all.contains(h.inbox.appendingPathComponent("sentiment-1.jsonl").path))
+        #expect(h.finished.wait(timeout: 10) { $0.count == 1 })
+        let path = h.inbox.appendingPathComponent("sentiment-1.jsonl").path
+        #expect(h.complete.wait(timeout: 10) { $0.contains(path) })
+        usleep(200_000)
+        #expect(h.started.all.count == 1)
     }
 
     @Test func aFileNoPipelineTakesIsQuarantinedWithAReason() throws {
@@ -113,14 +110,17 @@ final class DaemonHarness: @unchecked Sendable {
         try d.start()
         defer { d.stop() }
         try h.write("a,b\n", "unrelated.csv")
-        #expect(h.quarantined.wait(timeout: 3) { $0.count == 1 })
+        #expect(h.quarantined.wait(timeout: 10) { $0.count == 1 })
         let (path, reason) = try #require(h.quarantined.all.first)
         #expect(path.hasSuffix("data/inbox/unrelated.csv"))
         #expect(reason.contains("no pipeline takes data/inbox/unrelated.csv"))
         #expect(reason.contains("pipelines: demo"))
         #expect(!FileManager.default.fileExists(atPath: path))
+        // the data module's quarantine keeps the bytes and the reason side by side
         let kept = h.tw.workspace.quarantineFolder.appendingPathComponent("unrelated.csv")
         #expect(try String(contentsOf: kept, encoding: .utf8) == "a,b\n")
+        let why = try String(contentsOf: kept.appendingPathExtension("reason"), encoding: .utf8)
+        #expect(why.hasPrefix(reason + "\n"))
     }
 
     @Test func oneDaemonPerWorkspace() throws {
@@ -140,12 +140,19 @@ final class DaemonHarness: @unchecked Sendable {
         d.reload()
         try h.write("{\"text\": \"x\"}\n", "sentiment-1.jsonl")
         // the old manifest still routes the file and runs
-        #expect(h.finished.wait(timeout: 5) { $0.count == 1 })
+        #expect(h.finished.wait(timeout: 10) { $0.count == 1 })
         #expect(d.pipelines == ["demo"])
-        // a valid change is taken and, since the manifest is an input, runs again
-        try h.tw.write(DaemonHarness.manifest + "\nretries: 2\n", to: "pipelines/demo.yaml")
+        // a valid change is taken: its new task takes a file the old manifest would quarantine
+        try h.tw.write(DaemonHarness.manifest.replacingOccurrences(of: "adapters:", with: """
+              - name: extra
+                from: data/inbox/extra*.jsonl
+            adapters:
+            """), to: "pipelines/demo.yaml")
         d.reload()
-        #expect(h.finished.wait(timeout: 5) { $0.count == 2 })
+        usleep(300_000)
+        try h.write("{\"text\": \"y\"}\n", "extra-1.jsonl")
+        #expect(h.finished.wait(timeout: 10) { $0.count == 2 })
+        #expect(h.quarantined.all.isEmpty)
     }
 
     @Test func stopLetsTheStageSaveItsStateAndTheNextStartResumes() throws {
@@ -154,24 +161,28 @@ final class DaemonHarness: @unchecked Sendable {
         try h.write("{\"text\": \"x\"}\n", "sentiment-1.jsonl")
         let d = h.daemon()
         try d.start()
-        #expect(h.started.wait(timeout: 5) { $0.count == 1 })
+        #expect(h.started.wait(timeout: 10) { $0.count == 1 })
         let work = h.tw.workspace.cacheFolder
-        usleep(300_000)
+        func savedStep() -> Int {
+            let file = FileManager.default.enumerator(at: work, includingPropertiesForKeys: nil)?
+                .compactMap { $0 as? URL }.first { $0.lastPathComponent == "step" }
+            return file.flatMap { try? String(contentsOf: $0, encoding: .utf8) }.flatMap { Int($0) } ?? 0
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while savedStep() < 3, Date() < deadline { usleep(10_000) }
         d.stop()
         let first = try #require(h.finished.all.first)
         #expect(first.1.status == .cancelled)
         #expect(try h.store().run(first.1.runID)?.status == .cancelled)
         // the saved step counter survives in the stage's work folder
-        let saved = FileManager.default.enumerator(at: work, includingPropertiesForKeys: nil)?
-            .compactMap { $0 as? URL }.first { $0.lastPathComponent == "step" }
-        let step = Int(try String(contentsOf: try #require(saved), encoding: .utf8)) ?? 0
-        #expect(step > 0)
+        let step = savedStep()
+        #expect(step >= 3)
         // next start: resumed (trigger "resume"), continuing from the saved step to a new end
         h.steps = step + 7
         let again = h.daemon()
         try again.start()
         defer { again.stop() }
-        #expect(h.finished.wait(timeout: 5) { $0.count == 2 })
+        #expect(h.finished.wait(timeout: 10) { $0.count == 2 })
         let resumed = try #require(h.started.all.dropFirst().first)
         #expect(resumed.0.trigger == .resume(previous: first.1.runID))
         #expect(h.finished.all.last?.1.status == .succeeded)

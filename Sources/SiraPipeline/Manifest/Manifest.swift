@@ -148,7 +148,7 @@ public struct ScheduleSpec: Sendable, Equatable, Codable {
     public var cron: String
     public var timezone: String
     public var catchup: Catchup
-    /// With `catchup: all`, at most this many missed ticks are run (`catchup_max`).
+    /// With `catchup: all`, at most this many missed ticks are run (`max_catchup`).
     public var maxCatchup: Int
 
     /// The policy the schedule module applies.

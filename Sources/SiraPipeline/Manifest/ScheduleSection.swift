@@ -22,14 +22,14 @@ enum ScheduleSection {
             s.timezone = tz
         }
         s.catchup = m.value("catchup")?.oneOf(ScheduleSpec.Catchup.self) ?? s.catchup
-        if let mv = m.value("catchup_max") {
+        if let mv = m.value("max_catchup") {
             if s.catchup != .all {
                 mv.fail("only applies to 'catchup: all', not '\(s.catchup.rawValue)'")
             } else {
                 s.maxCatchup = mv.int(1 ... 10000) ?? s.maxCatchup
             }
         }
-        m.finish(known: ["cron", "timezone", "catchup", "catchup_max"])
+        m.finish(known: ["cron", "timezone", "catchup", "max_catchup"])
         return s
     }
 

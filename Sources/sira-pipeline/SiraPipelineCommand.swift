@@ -13,6 +13,12 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ValidateCommand.self,
             ScheduleCommand.self,
             IngestCommand.self,
+            RunsCommand.self,
+            ShowCommand.self,
+            CompareCommand.self,
+            MetricsCommand.self,
+            GcCommand.self,
+            VerifyCommand.self,
             BenchCommand.self,
         ]
     )

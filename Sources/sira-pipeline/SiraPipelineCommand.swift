@@ -10,6 +10,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
         version: ToolVersion.string,
         subcommands: [
             VersionCommand.self,
+            RunCommand.self,
             ValidateCommand.self,
             ScheduleCommand.self,
             IngestCommand.self,

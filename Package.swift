@@ -54,9 +54,13 @@ let package = Package(
         ]),
         .testTarget(name: "SiraIOTests", dependencies: ["SiraIO"]),
         .testTarget(name: "SiraKernelsTests", dependencies: ["SiraKernels"]),
-        .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"]),
+        .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
-        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO"]),
+        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost"]),
+        // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.
+        .executableTarget(name: "WatchTestHost", dependencies: [
+            "SiraPipeline", "SiraIO", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/WatchTestHost"),
     ]
 )

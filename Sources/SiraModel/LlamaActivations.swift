@@ -1,0 +1,53 @@
+/// Everything the training forward keeps for the backward pass, and the backward's work buffers,
+/// for one `batch × seq` shape (reallocated only when the shape changes).
+///
+/// Per layer `l`: the residual stream entering it (`residual[l]`; `residual[layers]` is the final
+/// hidden state), the normed inputs and their inverse RMS, rotated q/k, v, attention
+/// probabilities and output, the mid-block residual, the MLP's gate/up pre-activations and
+/// SwiGLU output. About `layers · tokens · (5·hidden + 2·heads·hd + 2·kvHeads·hd + 3·intermediate + heads·seq)` floats.
+final class LlamaActivations {
+    let batch: Int, seq: Int, tokens: Int
+    let residual: [Tensor]
+    let layers: [LayerActivations]
+    let finalNormed: Tensor, finalInvRMS: Tensor
+    // Backward work buffers, shared by all layers.
+    let dResidual: Tensor, dNormed: Tensor
+    let dq: Tensor, dk: Tensor, dv: Tensor, dAttention: Tensor
+    let dGate: Tensor, dUp: Tensor, dHidden: Tensor
+    let normScratch: Tensor
+
+    final class LayerActivations {
+        let normed1: Tensor, invRMS1: Tensor
+        let q: Tensor, k: Tensor, v: Tensor, probs: Tensor, attention: Tensor
+        let mid: Tensor, normed2: Tensor, invRMS2: Tensor
+        let gate: Tensor, up: Tensor, hidden: Tensor
+
+        init(tokens n: Int, batch: Int, seq: Int, config c: LlamaConfig) {
+            let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
+            normed1 = Tensor(shape: [n, d]); invRMS1 = Tensor(shape: [n])
+            q = Tensor(shape: [n, qDim]); k = Tensor(shape: [n, kvDim]); v = Tensor(shape: [n, kvDim])
+            probs = Tensor(shape: [batch, c.numAttentionHeads, seq, seq])
+            attention = Tensor(shape: [n, qDim])
+            mid = Tensor(shape: [n, d]); normed2 = Tensor(shape: [n, d]); invRMS2 = Tensor(shape: [n])
+            gate = Tensor(shape: [n, c.intermediateSize]); up = Tensor(shape: [n, c.intermediateSize])
+            hidden = Tensor(shape: [n, c.intermediateSize])
+        }
+    }
+
+    init(batch: Int, seq: Int, config c: LlamaConfig) {
+        self.batch = batch
+        self.seq = seq
+        let n = batch * seq
+        tokens = n
+        let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
+        residual = (0...c.numHiddenLayers).map { _ in Tensor(shape: [n, d]) }
+        layers = (0..<c.numHiddenLayers).map { _ in LayerActivations(tokens: n, batch: batch, seq: seq, config: c) }
+        finalNormed = Tensor(shape: [n, d]); finalInvRMS = Tensor(shape: [n])
+        dResidual = Tensor(shape: [n, d]); dNormed = Tensor(shape: [n, d])
+        dq = Tensor(shape: [n, qDim]); dk = Tensor(shape: [n, kvDim]); dv = Tensor(shape: [n, kvDim])
+        dAttention = Tensor(shape: [n, qDim])
+        dGate = Tensor(shape: [n, c.intermediateSize]); dUp = Tensor(shape: [n, c.intermediateSize])
+        dHidden = Tensor(shape: [n, c.intermediateSize])
+        normScratch = Tensor(shape: [d])
+    }
+}

@@ -67,8 +67,9 @@ struct LineReader {
     var bytesRead: Int { file.bytesRead }
 
     func forEach(_ body: (Event) throws -> Void) throws {
-        let capacity = max(maxLineBytes + 1, 1 << 20)
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
+        // The buffer starts at 1 MiB and doubles while a line that is still within the limit
+        // does not fit, up to maxLineBytes + 1.
+        var buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: min(maxLineBytes + 1, 1 << 20), alignment: 16)
         defer { buffer.deallocate() }
         var filled = 0
         var lineNumber = 1
@@ -148,6 +149,12 @@ struct LineReader {
                 memmove(buffer.baseAddress!, buffer.baseAddress! + start, pending)
             }
             filled = pending
+            if filled == buffer.count {
+                let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maxLineBytes + 1), alignment: 16)
+                bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
+                buffer.deallocate()
+                buffer = bigger
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ public final class AdapterSet {
     public let seed: UInt64
     /// Adapters in attachment order, with their tensor-name prefix.
     public private(set) var adapters: [(prefix: String, adapter: any ProjectionAdapter)] = []
+    /// Transient buffers shared by all adapters of the set (they run one at a time).
+    public let workspace = AdapterWorkspace()
 
     public init(config: AdapterConfig, seed: UInt64) throws {
         try config.validate()
@@ -31,12 +33,12 @@ public final class AdapterSet {
         switch config.type {
         case .lora:
             adapter = LoRAAdapter(prefix: prefix, inFeatures: inFeatures, outFeatures: outFeatures,
-                                  rank: config.r, alpha: config.loraAlpha, seed: seed)
+                                  rank: config.r, alpha: config.loraAlpha, seed: seed, workspace: workspace)
         case .molora:
             adapter = MoLoRAAdapter(prefix: prefix, inFeatures: inFeatures, outFeatures: outFeatures,
-                                    rank: config.r, alpha: config.loraAlpha, experts: config.numExperts, seed: seed)
+                                    rank: config.r, alpha: config.loraAlpha, experts: config.numExperts, seed: seed, workspace: workspace)
         case .sira:
-            adapter = SiraAdapter(prefix: prefix, inFeatures: inFeatures, outFeatures: outFeatures, config: config, seed: seed)
+            adapter = SiraAdapter(prefix: prefix, inFeatures: inFeatures, outFeatures: outFeatures, config: config, seed: seed, workspace: workspace)
         }
         adapters.append((prefix, adapter))
         let sira = siraLayers

@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 /// Top-k selection and GShard-order capacity assignment for one SiRA call (DESIGN.md §5 steps 2–3).
@@ -10,55 +11,36 @@ public enum CapacityRouter {
     }
 
     /// The k largest entries of each row of `probs` `[tokens, experts]`, largest first, equal values
-    /// in ascending index order. Returns `[tokens * k]` expert indices.
+    /// in ascending index order (the kernels' `topKRows`). Returns `[tokens * k]` expert indices.
     public static func topK(_ probs: UnsafePointer<Float>, tokens: Int, experts: Int, k: Int) -> [Int32] {
         var choices = [Int32](repeating: 0, count: tokens * k)
-        for t in 0..<tokens {
-            let row = probs + t * experts
-            for j in 0..<k {
-                var best = -1
-                var bestValue = -Float.infinity
-                for e in 0..<experts {
-                    var taken = false
-                    for i in 0..<j where choices[t * k + i] == Int32(e) { taken = true; break }
-                    if taken { continue }
-                    if best < 0 || row[e] > bestValue { best = e; bestValue = row[e] }
-                }
-                choices[t * k + j] = Int32(best)
+        var values = [Float](repeating: 0, count: tokens * k)
+        choices.withUnsafeMutableBufferPointer { c in
+            values.withUnsafeMutableBufferPointer { v in
+                topKRows(probs, rows: tokens, cols: experts, k: k, indices: c.baseAddress!, values: v.baseAddress!)
             }
         }
         return choices
     }
 
-    /// Grants assignments in GShard order: slot 0 of every token in token order, then slot 1, ...;
-    /// an expert that already holds `capacity` assignments refuses the rest.
+    /// Grants assignments in GShard order (the kernels' `assignExperts`): slot 0 of every token in
+    /// token order, then slot 1, ...; an expert that already holds `capacity` assignments refuses the rest.
     ///
     /// `choices` is `[tokens * k]` (assignment id `t * k + j`). Returns per assignment whether it
     /// was granted, and per expert the granted assignment ids in grant order (`offsets` has E + 1
     /// entries into `ids`).
     public static func assign(choices: [Int32], tokens: Int, k: Int, experts: Int, capacity: Int?)
         -> (granted: [Bool], offsets: [Int], ids: [Int32]) {
-        let limit = capacity ?? Int.max
-        var granted = [Bool](repeating: false, count: tokens * k)
-        var perExpert = [[Int32]](repeating: [], count: experts)
-        for j in 0..<k {
-            for t in 0..<tokens {
-                let id = t * k + j
-                let e = Int(choices[id])
-                if perExpert[e].count < limit {
-                    perExpert[e].append(Int32(id))
-                    granted[id] = true
-                }
+        let zeros = [Float](repeating: 0, count: choices.count)
+        let plan = choices.withUnsafeBufferPointer { c in
+            zeros.withUnsafeBufferPointer { g in
+                assignExperts(choices: c.baseAddress!, gates: g.baseAddress!, tokenCount: tokens, k: k,
+                              experts: experts, capacity: capacity)
             }
         }
-        var offsets = [0]
-        offsets.reserveCapacity(experts + 1)
-        var ids: [Int32] = []
-        ids.reserveCapacity(tokens * k)
-        for e in 0..<experts {
-            ids += perExpert[e]
-            offsets.append(ids.count)
-        }
-        return (granted, offsets, ids)
+        var granted = [Bool](repeating: false, count: tokens * k)
+        let ids = zip(plan.tokens, plan.slots).map { Int32(Int($0) * k + Int($1)) }
+        for id in ids { granted[Int(id)] = true }
+        return (granted, plan.offsets, ids)
     }
 }

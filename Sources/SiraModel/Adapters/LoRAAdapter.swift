@@ -1,3 +1,4 @@
+import SiraKernels
 /// Plain LoRA on one projection: `y = W0 x + s · B A x`, `s = alpha / r` (DESIGN.md §5).
 ///
 /// A `[r, in]` starts Kaiming-uniform and B `[out, r]` at zero, as PEFT does, so a fresh adapter
@@ -14,10 +15,12 @@ public final class LoRAAdapter: ProjectionAdapter {
 
     /// `h = A x` from the last forward, `[tokens, r]`, for backward.
     private let hidden = Scratch()
-    private let dHidden = Scratch()
+    private let workspace: AdapterWorkspace
     private var lastTokens = 0
 
-    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, seed: UInt64) {
+    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, seed: UInt64,
+                workspace: AdapterWorkspace = AdapterWorkspace()) {
+        self.workspace = workspace
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.rank = rank
@@ -34,9 +37,9 @@ public final class LoRAAdapter: ProjectionAdapter {
     public func forward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, tokens: Int, mode: AdapterMode) {
         lastTokens = tokens
         let h = hidden.reserve(tokens * rank)
-        AdapterMath.gemm(false, true, m: tokens, n: rank, k: inFeatures, alpha: 1,
+        sgemm(.noTranspose, .transpose, m: tokens, n: rank, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: a.value.pointer, ldb: inFeatures, beta: 0, c: h, ldc: rank)
-        AdapterMath.gemm(false, true, m: tokens, n: outFeatures, k: rank, alpha: scaling,
+        sgemm(.noTranspose, .transpose, m: tokens, n: outFeatures, k: rank, alpha: scaling,
                          a: h, lda: rank, b: b.value.pointer, ldb: rank, beta: 1, c: y, ldc: outFeatures)
     }
 
@@ -44,14 +47,18 @@ public final class LoRAAdapter: ProjectionAdapter {
     public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, tokens: Int) {
         precondition(tokens == lastTokens, "LoRA backward for \(tokens) tokens after a forward of \(lastTokens)")
         let h = hidden.pointer
-        let dh = dHidden.reserve(tokens * rank)
-        AdapterMath.gemm(true, false, m: outFeatures, n: rank, k: tokens, alpha: scaling,
-                         a: dy, lda: outFeatures, b: h, ldb: rank, beta: 1, c: b.grad!.pointer, ldc: rank)
-        AdapterMath.gemm(false, false, m: tokens, n: rank, k: outFeatures, alpha: scaling,
+        let dh = workspace.a.reserve(tokens * rank)
+        if let gb = b.grad {
+            sgemm(.transpose, .noTranspose, m: outFeatures, n: rank, k: tokens, alpha: scaling,
+                             a: dy, lda: outFeatures, b: h, ldb: rank, beta: 1, c: gb.pointer, ldc: rank)
+        }
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: rank, k: outFeatures, alpha: scaling,
                          a: dy, lda: outFeatures, b: b.value.pointer, ldb: rank, beta: 0, c: dh, ldc: rank)
-        AdapterMath.gemm(true, false, m: rank, n: inFeatures, k: tokens, alpha: 1,
-                         a: dh, lda: rank, b: x, ldb: inFeatures, beta: 1, c: a.grad!.pointer, ldc: inFeatures)
-        AdapterMath.gemm(false, false, m: tokens, n: inFeatures, k: rank, alpha: 1,
+        if let ga = a.grad {
+            sgemm(.transpose, .noTranspose, m: rank, n: inFeatures, k: tokens, alpha: 1,
+                             a: dh, lda: rank, b: x, ldb: inFeatures, beta: 1, c: ga.pointer, ldc: inFeatures)
+        }
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: inFeatures, k: rank, alpha: 1,
                          a: dh, lda: rank, b: a.value.pointer, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }
 }

@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 /// Dense soft mixture of LoRA experts (the baseline SiRA is compared with):
@@ -19,11 +20,17 @@ public final class MoLoRAAdapter: ProjectionAdapter {
     /// `molora.experts.{e}.lora_B.weight` `[out, r]`, zeros.
     public let expertB: [Parameter]
 
-    private let packedA = Scratch(), packedB = Scratch()
-    private let hidden = Scratch(), probs = Scratch(), work = Scratch(), work2 = Scratch()
+    private let hidden = Scratch(), probs = Scratch()
+    private let workspace: AdapterWorkspace
+    private var packedA: Scratch { workspace.a }
+    private var packedB: Scratch { workspace.b }
+    private var work: Scratch { workspace.c }
+    private var work2: Scratch { workspace.d }
     private var lastTokens = 0
 
-    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, experts: Int, seed: UInt64) {
+    public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, experts: Int, seed: UInt64,
+                workspace: AdapterWorkspace = AdapterWorkspace()) {
+        self.workspace = workspace
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.rank = rank
@@ -61,11 +68,11 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         let er = experts * rank
         pack()
         let p = probs.reserve(tokens * experts)
-        AdapterMath.gemm(false, true, m: tokens, n: experts, k: inFeatures, alpha: 1,
+        sgemm(.noTranspose, .transpose, m: tokens, n: experts, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: router.value.pointer, ldb: inFeatures, beta: 0, c: p, ldc: experts)
         for t in 0..<tokens { RouterMath.softmaxInPlace(p + t * experts, count: experts) }
         let h = hidden.reserve(tokens * er)
-        AdapterMath.gemm(false, true, m: tokens, n: er, k: inFeatures, alpha: 1,
+        sgemm(.noTranspose, .transpose, m: tokens, n: er, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: packedA.pointer, ldb: inFeatures, beta: 0, c: h, ldc: er)
         let hs = work.reserve(tokens * er)
         for t in 0..<tokens {
@@ -75,7 +82,7 @@ public final class MoLoRAAdapter: ProjectionAdapter {
                 for j in 0..<rank { dst[j] = g * src[j] }
             }
         }
-        AdapterMath.gemm(false, true, m: tokens, n: outFeatures, k: er, alpha: scaling,
+        sgemm(.noTranspose, .transpose, m: tokens, n: outFeatures, k: er, alpha: scaling,
                          a: hs, lda: er, b: packedB.pointer, ldb: er, beta: 1, c: y, ldc: outFeatures)
     }
 
@@ -88,23 +95,19 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         let p = probs.pointer, h = hidden.pointer
         let g = work.reserve(max(tokens * er, experts * tokens))
         // dB (packed) = s dyᵀ (p⊙h): recompute p⊙h into work2 first.
-        let hs = work2.reserve(max(tokens * er, outFeatures * er))
+        let hs = work2.reserve(max(tokens * er, tokens * experts))
         for t in 0..<tokens {
             for e in 0..<experts {
                 let w = p[t * experts + e]
                 for j in 0..<rank { hs[t * er + e * rank + j] = w * h[t * er + e * rank + j] }
             }
         }
-        let dBPacked = Tensor(shape: [outFeatures, er])
-        AdapterMath.gemm(true, false, m: outFeatures, n: er, k: tokens, alpha: scaling,
-                         a: dy, lda: outFeatures, b: hs, ldb: er, beta: 0, c: dBPacked.pointer, ldc: er)
         for e in 0..<experts {
             guard let gb = expertB[e].grad else { continue }
-            for o in 0..<outFeatures {
-                for j in 0..<rank { gb[o * rank + j] += dBPacked[o * er + e * rank + j] }
-            }
+            sgemm(.transpose, .noTranspose, m: outFeatures, n: rank, k: tokens, alpha: scaling,
+                             a: dy, lda: outFeatures, b: hs + e * rank, ldb: er, beta: 1, c: gb.pointer, ldc: rank)
         }
-        AdapterMath.gemm(false, false, m: tokens, n: er, k: outFeatures, alpha: 1,
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: er, k: outFeatures, alpha: 1,
                          a: dy, lda: outFeatures, b: packedB.pointer, ldb: er, beta: 0, c: g, ldc: er)
         // Router: dp, then softmax backward into dz (stored over hs, which is no longer needed).
         let dz = hs
@@ -119,10 +122,10 @@ public final class MoLoRAAdapter: ProjectionAdapter {
             for e in 0..<experts { dz[t * experts + e] = p[t * experts + e] * (dz[t * experts + e] - dot) }
         }
         if let gr = router.grad {
-            AdapterMath.gemm(true, false, m: experts, n: inFeatures, k: tokens, alpha: 1,
+            sgemm(.transpose, .noTranspose, m: experts, n: inFeatures, k: tokens, alpha: 1,
                              a: dz, lda: experts, b: x, ldb: inFeatures, beta: 1, c: gr.pointer, ldc: inFeatures)
         }
-        AdapterMath.gemm(false, false, m: tokens, n: inFeatures, k: experts, alpha: 1,
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: inFeatures, k: experts, alpha: 1,
                          a: dz, lda: experts, b: router.value.pointer, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
         // dh = s p⊙G in place.
         for t in 0..<tokens {
@@ -133,10 +136,10 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         }
         for e in 0..<experts {
             guard let ga = expertA[e].grad else { continue }
-            AdapterMath.gemm(true, false, m: rank, n: inFeatures, k: tokens, alpha: 1,
+            sgemm(.transpose, .noTranspose, m: rank, n: inFeatures, k: tokens, alpha: 1,
                              a: g + e * rank, lda: er, b: x, ldb: inFeatures, beta: 1, c: ga.pointer, ldc: inFeatures)
         }
-        AdapterMath.gemm(false, false, m: tokens, n: inFeatures, k: er, alpha: 1,
+        sgemm(.noTranspose, .noTranspose, m: tokens, n: inFeatures, k: er, alpha: 1,
                          a: g, lda: er, b: packedA.pointer, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
     }
 }

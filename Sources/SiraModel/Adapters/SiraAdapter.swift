@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 /// SiRA: a sparse mixture of E LoRA experts of rank r on one projection (DESIGN.md §5).
@@ -58,10 +59,12 @@ public final class SiraAdapter: ProjectionAdapter {
     private var rowWeight: [Float] = []
     /// First-choice fraction per expert (constant in backward).
     private var firstChoiceFraction: [Float] = []
-    private let probs = Scratch(), logsumexp = Scratch(), hidden = Scratch()
-    private let gathered = Scratch(), rowsOut = Scratch(), small = Scratch(), routerGrad = Scratch()
+    private let probs = Scratch(), logsumexp = Scratch(), hidden = Scratch(), routerGrad = Scratch()
+    private let workspace: AdapterWorkspace
 
-    public init(prefix: String, inFeatures: Int, outFeatures: Int, config: AdapterConfig, seed: UInt64) {
+    public init(prefix: String, inFeatures: Int, outFeatures: Int, config: AdapterConfig, seed: UInt64,
+                workspace: AdapterWorkspace = AdapterWorkspace()) {
+        self.workspace = workspace
         precondition(config.topK >= 1 && config.topK <= config.numExperts, "top_k \(config.topK) with \(config.numExperts) experts")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
@@ -104,7 +107,7 @@ public final class SiraAdapter: ProjectionAdapter {
         lastTokens = T
         // 1. Router probabilities.
         let p = probs.reserve(T * E), lse = logsumexp.reserve(T)
-        AdapterMath.gemm(false, true, m: T, n: E, k: inFeatures, alpha: 1,
+        sgemm(.noTranspose, .transpose, m: T, n: E, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: router.value.pointer, ldb: inFeatures, beta: 0, c: p, ldc: E)
         var stats = RouterStatistics(experts: E)
         var zSum: Double = 0
@@ -150,24 +153,25 @@ public final class SiraAdapter: ProjectionAdapter {
             rowOffsets.append(rowAssignment.count)
         }
         // 5. Sparse expert compute: gather, two GEMMs, weighted scatter-add.
-        rowsComputed = 0
-        let h = hidden.reserve(rowAssignment.count * rank)
-        let maxRows = (0..<E).map { rowOffsets[$0 + 1] - rowOffsets[$0] }.max() ?? 0
-        let xg = gathered.reserve(maxRows * inFeatures), o = rowsOut.reserve(maxRows * outFeatures)
+        let rows = rowAssignment.count
+        let xg = workspace.a.reserve(rows * inFeatures), o = workspace.b.reserve(rows * outFeatures)
+        let h = hidden.reserve(rows * rank)
+        rowToken.withUnsafeBufferPointer { tok in
+            gatherRows(source: x, indices: tok.baseAddress!, count: rows, dim: inFeatures, destination: xg)
+        }
+        let down = expertProblems { e, start, n in
+            .init(m: n, n: rank, k: inFeatures, a: xg + start * inFeatures, lda: inFeatures,
+                  b: expertA[e].value.pointer, ldb: inFeatures, c: h + start * rank, ldc: rank)
+        }
+        rowsComputed = down.reduce(0) { $0 + $1.m }
+        sgemmGrouped(.noTranspose, .transpose, problems: down, alpha: 1, beta: 0)
+        sgemmGrouped(.noTranspose, .transpose, problems: expertProblems { e, start, n in
+            .init(m: n, n: outFeatures, k: rank, a: h + start * rank, lda: rank,
+                  b: expertB[e].value.pointer, ldb: rank, c: o + start * outFeatures, ldc: outFeatures)
+        }, alpha: 1, beta: 0)
         rowToken.withUnsafeBufferPointer { tok in
             rowWeight.withUnsafeBufferPointer { w in
-                for e in 0..<E {
-                    let start = rowOffsets[e], n = rowOffsets[e + 1] - start
-                    if n == 0 { continue }
-                    rowsComputed += n
-                    AdapterMath.gatherRows(x, width: inFeatures, rows: tok.baseAddress! + start, count: n, into: xg)
-                    AdapterMath.gemm(false, true, m: n, n: rank, k: inFeatures, alpha: 1, a: xg, lda: inFeatures,
-                                     b: expertA[e].value.pointer, ldb: inFeatures, beta: 0, c: h + start * rank, ldc: rank)
-                    AdapterMath.gemm(false, true, m: n, n: outFeatures, k: rank, alpha: 1, a: h + start * rank, lda: rank,
-                                     b: expertB[e].value.pointer, ldb: rank, beta: 0, c: o, ldc: outFeatures)
-                    AdapterMath.scatterAddRows(o, width: outFeatures, rows: tok.baseAddress! + start,
-                                               weights: w.baseAddress! + start, count: n, into: y)
-                }
+                scatterAddRows(source: o, indices: tok.baseAddress!, weights: w.baseAddress!, count: rows, dim: outFeatures, destination: y)
             }
         }
         // 6. Auxiliary losses and statistics.
@@ -202,48 +206,51 @@ public final class SiraAdapter: ProjectionAdapter {
         precondition(tokens == lastTokens, "SiRA backward for \(tokens) tokens after a forward of \(lastTokens)")
         let T = tokens, E = experts, k = topK
         let h = hidden.pointer, p = probs.pointer, lse = logsumexp.pointer
-        // Gradient w.r.t. each assignment's effective gate (s · gate · keep), per computed row.
+        // Gradient w.r.t. each assignment's gate, from the rows that were computed.
         var dGate = [Float](repeating: 0, count: T * k)
-        let maxRows = (0..<E).map { rowOffsets[$0 + 1] - rowOffsets[$0] }.max() ?? 0
-        let xg = gathered.reserve(maxRows * inFeatures)
-        let dyg = rowsOut.reserve(maxRows * max(outFeatures, inFeatures))
-        let buf = small.reserve(2 * maxRows * rank)
-        let g = buf, hw = buf + maxRows * rank
+        let rows = rowAssignment.count
+        let dyg = workspace.b.reserve(rows * outFeatures), xg = workspace.a.reserve(rows * inFeatures)
+        let g = workspace.c.reserve(rows * rank), hw = workspace.d.reserve(rows * rank)
         rowToken.withUnsafeBufferPointer { tok in
-            for e in 0..<E {
-                let start = rowOffsets[e], n = rowOffsets[e + 1] - start
-                if n == 0 { continue }
-                let he = h + start * rank
-                AdapterMath.gatherRows(dy, width: outFeatures, rows: tok.baseAddress! + start, count: n, into: dyg)
-                // G = dy_e B_e  [n, r]
-                AdapterMath.gemm(false, false, m: n, n: rank, k: outFeatures, alpha: 1, a: dyg, lda: outFeatures,
-                                 b: expertB[e].value.pointer, ldb: rank, beta: 0, c: g, ldc: rank)
-                for i in 0..<n {
-                    let w = rowWeight[start + i], a = Int(rowAssignment[start + i])
-                    var s: Float = 0
-                    for j in 0..<rank {
-                        s += g[i * rank + j] * he[i * rank + j]
-                        hw[i * rank + j] = w * he[i * rank + j]
-                        g[i * rank + j] *= w
-                    }
-                    dGate[a] = scaling * s * keep[a]
-                }
-                // dB_e += dy_eᵀ (w h)
-                if let gb = expertB[e].grad {
-                    AdapterMath.gemm(true, false, m: outFeatures, n: rank, k: n, alpha: 1, a: dyg, lda: outFeatures,
-                                     b: hw, ldb: rank, beta: 1, c: gb.pointer, ldc: rank)
-                }
-                AdapterMath.gatherRows(x, width: inFeatures, rows: tok.baseAddress! + start, count: n, into: xg)
-                // dA_e += dhᵀ x_e, with dh = w G
-                if let ga = expertA[e].grad {
-                    AdapterMath.gemm(true, false, m: rank, n: inFeatures, k: n, alpha: 1, a: g, lda: rank,
-                                     b: xg, ldb: inFeatures, beta: 1, c: ga.pointer, ldc: inFeatures)
-                }
-                // dx_e = dh A_e, scattered back
-                AdapterMath.gemm(false, false, m: n, n: inFeatures, k: rank, alpha: 1, a: g, lda: rank,
-                                 b: expertA[e].value.pointer, ldb: inFeatures, beta: 0, c: dyg, ldc: inFeatures)
-                AdapterMath.scatterAddRows(dyg, width: inFeatures, rows: tok.baseAddress! + start, weights: nil, count: n, into: dx)
+            gatherRows(source: dy, indices: tok.baseAddress!, count: rows, dim: outFeatures, destination: dyg)
+            gatherRows(source: x, indices: tok.baseAddress!, count: rows, dim: inFeatures, destination: xg)
+        }
+        // G = dy_e B_e  [rows, r]
+        sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
+            .init(m: n, n: rank, k: outFeatures, a: dyg + start * outFeatures, lda: outFeatures,
+                  b: expertB[e].value.pointer, ldb: rank, c: g + start * rank, ldc: rank)
+        }, alpha: 1, beta: 0)
+        // dgate = s · keep · <G, h>; then hw = w h and dh = w G (w = s · gate · keep).
+        for i in 0..<rows {
+            let w = rowWeight[i], a = Int(rowAssignment[i])
+            let gi = g + i * rank, hi = h + i * rank, hwi = hw + i * rank
+            var dot: Float = 0
+            for j in 0..<rank {
+                dot += gi[j] * hi[j]
+                hwi[j] = w * hi[j]
+                gi[j] *= w
             }
+            dGate[a] = scaling * dot * keep[a]
+        }
+        // dB_e += dy_eᵀ (w h)
+        sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
+            guard let grad = expertB[e].grad else { return nil }
+            return .init(m: outFeatures, n: rank, k: n, a: dyg + start * outFeatures, lda: outFeatures,
+                         b: hw + start * rank, ldb: rank, c: grad.pointer, ldc: rank)
+        }, alpha: 1, beta: 1)
+        // dA_e += dhᵀ x_e
+        sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
+            guard let grad = expertA[e].grad else { return nil }
+            return .init(m: rank, n: inFeatures, k: n, a: g + start * rank, lda: rank,
+                         b: xg + start * inFeatures, ldb: inFeatures, c: grad.pointer, ldc: inFeatures)
+        }, alpha: 1, beta: 1)
+        // dx_e = dh A_e (over the gathered x, no longer needed), scattered back.
+        sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
+            .init(m: n, n: inFeatures, k: rank, a: g + start * rank, lda: rank,
+                  b: expertA[e].value.pointer, ldb: inFeatures, c: xg + start * inFeatures, ldc: inFeatures)
+        }, alpha: 1, beta: 0)
+        rowToken.withUnsafeBufferPointer { tok in
+            scatterAddRows(source: xg, indices: tok.baseAddress!, weights: nil, count: rows, dim: inFeatures, destination: dx)
         }
         // Router: gate gradients through renormalisation, plus the auxiliary losses, then softmax.
         let dz = routerGrad.reserve(T * E)
@@ -266,10 +273,18 @@ public final class SiraAdapter: ProjectionAdapter {
             for e in 0..<E { dp[e] = pt[e] * (dp[e] - pdot + zTerm) }
         }
         if let gr = router.grad {
-            AdapterMath.gemm(true, false, m: E, n: inFeatures, k: T, alpha: 1, a: dz, lda: E, b: x, ldb: inFeatures,
+            sgemm(.transpose, .noTranspose, m: E, n: inFeatures, k: T, alpha: 1, a: dz, lda: E, b: x, ldb: inFeatures,
                              beta: 1, c: gr.pointer, ldc: inFeatures)
         }
-        AdapterMath.gemm(false, false, m: T, n: inFeatures, k: E, alpha: 1, a: dz, lda: E, b: router.value.pointer,
+        sgemm(.noTranspose, .noTranspose, m: T, n: inFeatures, k: E, alpha: 1, a: dz, lda: E, b: router.value.pointer,
                          ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
+    }
+
+    /// One GEMM per expert with computed rows: `make(e, firstRow, rowCount)`; nil skips the expert.
+    private func expertProblems(_ make: (Int, Int, Int) -> SgemmProblem?) -> [SgemmProblem] {
+        (0..<experts).compactMap { e in
+            let start = rowOffsets[e], n = rowOffsets[e + 1] - start
+            return n > 0 ? make(e, start, n) : nil
+        }
     }
 }

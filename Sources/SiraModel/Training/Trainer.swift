@@ -1,3 +1,4 @@
+import SiraKernels
 import Foundation
 
 /// What one optimizer step did.

@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
             BenchKernelsCommand.self,
             BenchPackageCommand.self,
             BenchWatchCommand.self,
+            BenchModelCommand.self,
         ]
     )
 }

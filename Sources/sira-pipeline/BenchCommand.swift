@@ -6,6 +6,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the product's speed figures against peers on this machine.",
-        subcommands: []
+        subcommands: [BenchTrainCommand.self]
     )
 }

@@ -6,6 +6,10 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the product's speed figures against peers on this machine.",
-        subcommands: [BenchTrainCommand.self]
+        subcommands: [
+            BenchPackageCommand.self,
+            BenchTrainCommand.self,
+            BenchWatchCommand.self,
+        ]
     )
 }

@@ -19,7 +19,7 @@ import Testing
                 #expect(h.complete.all.isEmpty, "reported while a writer still held it open")
             }
             try handle.close()
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             usleep(300_000)
             let got = h.complete.all
             #expect(got.count == 1)
@@ -50,7 +50,7 @@ import Testing
                     expected.insert(target.path)
                 }
             }
-            #expect(h.complete.wait(timeout: 5) { $0.count >= 200 })
+            #expect(h.complete.wait(timeout: 10) { $0.count >= 200 })
             usleep(300_000)
             let got = h.paths
             #expect(got.count == 200)
@@ -66,7 +66,7 @@ import Testing
             let h = WatchHarness(inbox: inbox)
             try h.start()
             defer { h.stop() }
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             #expect(h.paths == [early.path])
         }
     }
@@ -80,7 +80,7 @@ import Testing
             try FileManager.default.createDirectory(at: nested, withIntermediateDirectories: true)
             let file = nested.appendingPathComponent("x.txt")
             try drop("hello\n", at: file)
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             #expect(h.paths == [file.path])
             #expect(h.watcher.watchedFolders.contains(nested.path))
         }
@@ -96,7 +96,7 @@ import Testing
             usleep(250_000)
             #expect(h.complete.all.isEmpty)
             #expect(rename(tmp.path, final.path) == 0)
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             #expect(h.paths == [final.path])
             #expect(h.events.all.contains(.movedIn(final.path)))
         }
@@ -109,9 +109,9 @@ import Testing
             defer { h.stop() }
             let file = inbox.appendingPathComponent("a.txt")
             try drop("one\n", at: file)
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             try drop("one\ntwo\n", at: file)
-            #expect(h.complete.wait(timeout: 3) { $0.count == 2 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 2 })
             // a rescan sees the same signature: nothing new
             h.queue.sync { h.detector.handle(.discovered(file.path)) }
             usleep(300_000)
@@ -143,7 +143,7 @@ import Testing
             #expect(h.complete.all.isEmpty)
             try handle.write(contentsOf: Data(" \"x\"}\n".utf8))
             try handle.close()
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             #expect(h.complete.all.first?.signature.size == 14)
         }
     }
@@ -158,13 +158,13 @@ import Testing
             let open = inbox.appendingPathComponent("open.csv")
             _ = FileManager.default.createFile(atPath: open.path, contents: Data("a,b\n".utf8))
             let handle = try FileHandle(forWritingTo: open)
-            #expect(h.complete.wait(timeout: 3) { $0.count == 1 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 1 })
             usleep(300_000)
             #expect(h.paths == [done.path])
             try handle.seekToEnd()
             try handle.write(contentsOf: Data("3,4\n".utf8))
             try handle.close()
-            #expect(h.complete.wait(timeout: 3) { $0.count == 2 })
+            #expect(h.complete.wait(timeout: 10) { $0.count == 2 })
             #expect(h.paths == [done.path, open.path])
         }
     }

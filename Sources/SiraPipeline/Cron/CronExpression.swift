@@ -7,7 +7,7 @@ import Foundation
 ///   comma-separated lists of those; months accept `jan`..`dec`, days of week `sun`..`sat`
 ///   (case-insensitive); day of week `0` and `7` are both Sunday;
 /// - `@yearly`/`@annually`, `@monthly`, `@weekly`, `@daily`/`@midnight`, `@hourly` are shorthands;
-///   `@reboot` is refused (a schedule fires on wall-clock time, never on start-up);
+///   `?` in a day field is accepted as `*`; `@reboot` is refused (a schedule fires on wall-clock time, never on start-up);
 /// - when both day-of-month and day-of-week are restricted (neither field starts with `*`), a day
 ///   matches if EITHER matches (`0 0 1,15 * fri`: the 1st, the 15th and every Friday); if either
 ///   field starts with `*` (including `*/2`), both must match.
@@ -54,8 +54,8 @@ public struct CronExpression: Sendable, Hashable, CustomStringConvertible {
         daysOfMonth = try CronField.parse(fields[2], kind: .dayOfMonth, expression: trimmed)
         months = try CronField.parse(fields[3], kind: .month, expression: trimmed)
         daysOfWeek = try CronField.parse(fields[4], kind: .dayOfWeek, expression: trimmed)
-        dayOfMonthStar = fields[2].hasPrefix("*")
-        dayOfWeekStar = fields[4].hasPrefix("*")
+        dayOfMonthStar = fields[2].hasPrefix("*") || fields[2] == "?"
+        dayOfWeekStar = fields[4].hasPrefix("*") || fields[4] == "?"
         try checkCanFire()
     }
 
@@ -170,7 +170,8 @@ public struct CronField: Sendable, Hashable {
             }
             let base = parts[0]
             let low: Int, high: Int
-            if base == "*" {
+            // `?` (Quartz, some cron dialects) means "no particular day": the same as `*`.
+            if base == "*" || (base == "?" && (kind == .dayOfMonth || kind == .dayOfWeek)) {
                 low = kind.range.lowerBound
                 high = kind == .dayOfWeek ? 6 : kind.range.upperBound
             } else if let dash = base.firstIndex(of: "-") {

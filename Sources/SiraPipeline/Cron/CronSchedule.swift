@@ -72,6 +72,24 @@ public struct CronSchedule: Sendable, Hashable, CustomStringConvertible {
         return out
     }
 
+    /// The newest tick at or before `date`, or nil if none within the search horizon. Searches
+    /// backwards in growing windows (a day, a month, a year, then the horizon).
+    public func previous(atOrBefore date: Date) -> Date? {
+        var span: TimeInterval = 86_400
+        let horizon = TimeInterval(Self.horizonYears) * 366 * 86_400
+        while true {
+            var best: Date?
+            var cursor = date.addingTimeInterval(-span)
+            while let t = next(after: cursor), t <= date {
+                best = t
+                cursor = t
+            }
+            if let best { return best }
+            if span >= horizon { return nil }
+            span = min(span * 32, horizon)
+        }
+    }
+
     // MARK: wall clock
 
     /// The smallest wall time `>= start` the expression matches, searching years through `lastYear`.

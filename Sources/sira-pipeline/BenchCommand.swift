@@ -10,6 +10,7 @@ struct BenchCommand: ParsableCommand {
             BenchPackageCommand.self,
             BenchTrainCommand.self,
             BenchWatchCommand.self,
+            BenchModelCommand.self,
         ]
     )
 }

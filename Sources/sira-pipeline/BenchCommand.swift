@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchKernelsCommand.self,
             BenchPackageCommand.self,
+            BenchTrainCommand.self,
             BenchWatchCommand.self,
             BenchModelCommand.self,
         ]

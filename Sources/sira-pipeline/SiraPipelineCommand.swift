@@ -10,8 +10,10 @@ struct SiraPipelineCommand: AsyncParsableCommand {
         version: ToolVersion.string,
         subcommands: [
             VersionCommand.self,
+            RunCommand.self,
             ValidateCommand.self,
             ScheduleCommand.self,
+            WatchCommand.self,
             IngestCommand.self,
             RunsCommand.self,
             ShowCommand.self,

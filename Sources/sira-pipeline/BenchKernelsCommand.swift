@@ -22,6 +22,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Largest square GEMM size to run (256, 512, 1024, 2048).")
     var maxSize: Int = 2048
 
+    @Option(help: "Run only the cases whose name contains this text (e.g. \"gemm 1024\", \"grouped E=16\").")
+    var filter: String?
+
     @Flag(help: "Skip the numpy/OpenBLAS peer.")
     var noPeer = false
 
@@ -36,11 +39,11 @@ struct BenchKernelsCommand: ParsableCommand {
         KernelThreads.count = many
         var rows: [KernelBenchRow] = []
         for t in threadCounts {
-            var cases = KernelBenchCase.gemmCases(maxSize: maxSize)
+            var cases = KernelBenchCase.gemmCases(maxSize: maxSize).filter { selected($0.name) }
             for c in cases.indices { cases[c].siraSeconds = timeSira(cases[c], threads: t) }
-            let peer: [Double?] = noPeer ? cases.map { _ in nil } : try NumpyPeer.time(cases, threads: t, minTime: minTime)
+            let peer: [Double?] = noPeer || cases.isEmpty ? cases.map { _ in nil } : try NumpyPeer.time(cases, threads: t, minTime: minTime)
             for (c, p) in zip(cases, peer) { rows.append(KernelBenchRow(c, threads: t, peerSeconds: p)) }
-            for g in KernelBenchCase.groupedCases() {
+            for g in KernelBenchCase.groupedCases() where selected(g.name) {
                 rows.append(contentsOf: timeGrouped(g, threads: t))
             }
         }
@@ -54,6 +57,8 @@ struct BenchKernelsCommand: ParsableCommand {
             print("wrote \(json)")
         }
     }
+
+    func selected(_ name: String) -> Bool { filter.map { name.contains($0) } ?? true }
 
     /// Best wall time of `body` over repetitions filling `minTime` (at least 3), after one warm-up.
     func best(_ body: () -> Void) -> Double {

@@ -74,7 +74,7 @@ extension SiraPackage {
                 if keep, entry.size > 16 << 20 {
                     throw EntryFailure(entry: entry.name, problem: .manifest("larger than 16 MiB"))
                 }
-                var hasher = ContentHasher()
+                var hasher = StreamHasher()
                 var kept: [UInt8] = []
                 let fd = try folder.map { try createMember(entry.name, in: $0) } ?? -1
                 defer { if fd >= 0 { close(fd) } }

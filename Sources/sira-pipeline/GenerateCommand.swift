@@ -4,7 +4,7 @@ import SiraData
 import SiraKernels
 import SiraModel
 
-/// `sira-pipeline generate --model M --prompt TEXT`: streams a continuation to stdout as it is
+/// `sira-pipeline generate --model M [--adapter A] --prompt TEXT`: streams a continuation to stdout as it is
 /// sampled (KV cache; adapters in evaluation mode). The prompt gets the tokenizer's BOS when it has
 /// one; generation stops at the tokenizer's EOS (or the config's `eos_token_id`), after
 /// `--max-tokens`, or at `max_position_embeddings`.
@@ -32,6 +32,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
+    @Option(help: "An adapter: a file written by training (config in its metadata) or a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors).")
+    var adapter: String?
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -46,6 +49,7 @@ struct GenerateCommand: ParsableCommand {
         let folder = try ModelFolder(path: model)
         let llama = folder.model
         llama.threads = KernelThreads.count
+        if let adapter { try AdapterFiles.attach(from: URL(fileURLWithPath: adapter), to: llama) }
         let tokenizer = try folder.tokenizer()
         let ids = (tokenizer.bosID >= 0 ? [tokenizer.bosID] : []) + tokenizer.encode(prompt)
         guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer has no BOS") }

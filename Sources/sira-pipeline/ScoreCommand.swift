@@ -4,7 +4,7 @@ import SiraData
 import SiraKernels
 import SiraModel
 
-/// `sira-pipeline score --model M --input FILE.jsonl [--json]`: the negative log-likelihood of
+/// `sira-pipeline score --model M [--adapter A] --input FILE.jsonl [--json]`: the negative log-likelihood of
 /// each line's scored tokens under the model (adapters in evaluation mode).
 ///
 /// Input lines: `{"ids": [...]}` (every id after the first is scored), `{"text": "..."}` (BOS, when
@@ -27,6 +27,9 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Print the summary as a JSON object (stdout is then pure JSONL).")
     var json = false
 
+    @Option(help: "An adapter: a file written by training (config in its metadata) or a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors).")
+    var adapter: String?
+
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
@@ -35,6 +38,7 @@ struct ScoreCommand: ParsableCommand {
         let folder = try ModelFolder(path: model)
         let llama = folder.model
         llama.threads = KernelThreads.count
+        if let adapter { try AdapterFiles.attach(from: URL(fileURLWithPath: adapter), to: llama) }
         var tokenizer: BPETokenizer?
         let inputURL = URL(fileURLWithPath: input)
         let data: Data

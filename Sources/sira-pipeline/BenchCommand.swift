@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchPackageCommand.self,
             BenchWatchCommand.self,
+            BenchTokenizerCommand.self,
         ]
     )
 }

@@ -22,6 +22,8 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,
+            ScoreCommand.self,
+            GenerateCommand.self,
             BenchCommand.self,
         ]
     )

@@ -13,6 +13,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ValidateCommand.self,
             IngestCommand.self,
             BenchCommand.self,
+            StageExecCommand.self,
         ]
     )
 }

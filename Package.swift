@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "SiraStore", dependencies: [
             "CZstd", "SiraIO",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SiraPipeline", dependencies: [
             "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
@@ -57,6 +58,10 @@ let package = Package(
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
-        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO"]),
+        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost"]),
+        // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.
+        .executableTarget(name: "WatchTestHost", dependencies: [
+            "SiraPipeline", "SiraIO", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/WatchTestHost"),
     ]
 )

@@ -246,6 +246,13 @@ public struct Ingestor: Sendable {
         return destination
     }
 
+    /// Puts a whole file in the quarantine for `reason` (a file no pipeline takes, for the watch
+    /// daemon): moved when it lies in the inbox, copied otherwise; see `quarantine(_:sha256:move:reason:)`.
+    public func quarantine(file url: URL, reason: String) throws -> QuarantinedFile {
+        let sha = FilePlacement.isSymbolicLink(url) ? nil : try? ContentHash.sha256(file: url)
+        return try quarantine(url, sha256: sha, move: workspace.isInInbox(url), reason: reason)
+    }
+
     /// Puts a whole file in the quarantine under its own name (or `<stem>-<sha12>.<ext>` when a
     /// different file already has that name) with `<name>.reason` next to it.
     private func quarantine(_ url: URL, sha256: String?, move: Bool, reason: String) throws -> QuarantinedFile {

@@ -18,8 +18,46 @@ public struct RunFilter: Sendable, Equatable {
     }
 }
 
+/// How a run's stages ended: the latest attempt of each stage, counted by status.
+public struct StageSummary: Codable, Sendable, Equatable {
+    /// Stage status word → number of stages whose latest attempt has it.
+    public var counts: [String: Int] = [:]
+    /// Attempts recorded (retries included).
+    public var attempts = 0
+    public var total: Int { counts.values.reduce(0, +) }
+
+    public init(counts: [String: Int] = [:], attempts: Int = 0) {
+        self.counts = counts
+        self.attempts = attempts
+    }
+}
+
 /// Reading run history.
 extension RunStore {
+    /// `StageSummary` of each of `runs` (runs without stages are absent).
+    public func stageSummaries(runs: [RunID]) throws -> [RunID: StageSummary] {
+        guard !runs.isEmpty else { return [:] }
+        return try pool.read { db in
+            var out: [RunID: StageSummary] = [:]
+            for chunk in stride(from: 0, to: runs.count, by: 500).map({ Array(runs[$0 ..< min(runs.count, $0 + 500)]) }) {
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                let rows = try Row.fetchAll(db, sql: """
+                    SELECT run_id, status, count(*) AS n FROM stage_runs s
+                    WHERE run_id IN (\(marks))
+                      AND id = (SELECT max(id) FROM stage_runs t WHERE t.run_id = s.run_id AND t.stage = s.stage)
+                    GROUP BY run_id, status
+                    """, arguments: StatementArguments(chunk))
+                for row in rows {
+                    out[row["run_id"], default: StageSummary()].counts[row["status"]] = row["n"]
+                }
+                let attempts = try Row.fetchAll(db, sql: "SELECT run_id, count(*) AS n FROM stage_runs WHERE run_id IN (\(marks)) GROUP BY run_id",
+                                                arguments: StatementArguments(chunk))
+                for row in attempts { out[row["run_id"], default: StageSummary()].attempts = row["n"] }
+            }
+            return out
+        }
+    }
+
     /// Runs matching `filter`, newest first.
     public func runs(_ filter: RunFilter = RunFilter()) throws -> [RunRecord] {
         try pool.read { db in

@@ -6,6 +6,11 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the product's speed figures against peers on this machine.",
-        subcommands: []
+        subcommands: [
+            BenchPackageCommand.self,
+            BenchTrainCommand.self,
+            BenchWatchCommand.self,
+            BenchModelCommand.self,
+        ]
     )
 }

@@ -10,8 +10,17 @@ struct SiraPipelineCommand: AsyncParsableCommand {
         version: ToolVersion.string,
         subcommands: [
             VersionCommand.self,
+            RunCommand.self,
             ValidateCommand.self,
+            ScheduleCommand.self,
+            WatchCommand.self,
             IngestCommand.self,
+            RunsCommand.self,
+            ShowCommand.self,
+            CompareCommand.self,
+            MetricsCommand.self,
+            GcCommand.self,
+            VerifyCommand.self,
             BenchCommand.self,
             StageExecCommand.self,
         ]

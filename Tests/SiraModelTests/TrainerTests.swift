@@ -161,7 +161,7 @@ import Testing
         try good.prefix(good.count - 10).write(to: url)
         let fresh = try makeTrainer(url: url)
         let initial = snapshot(fresh)
-        #expect { try fresh.resume(from: url) } throws: { "\($0)".contains(url.path) && "\($0)".contains("data_offsets") }
+        #expect { try fresh.resume(from: url) } throws: { "\($0)".contains(url.path) }
         let unchanged = snapshot(fresh) == initial
         #expect(unchanged && fresh.step == 0, "a failed resume changes nothing")
 

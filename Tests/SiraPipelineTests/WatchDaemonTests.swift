@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SiraIO
 import SiraStore
 import Testing
 @testable import SiraPipeline
@@ -45,14 +46,7 @@ final class DaemonHarness: @unchecked Sendable {
             [SyntheticStage(id: StageID(.ingest, task: manifest.tasks[0].name), dependencies: [], param: manifest.name,
                             log: log, loopUntilCancelled: steps > 1000, steps: steps)]
         }
-        let quarantineFolder = tw.workspace.quarantineFolder
-        let quarantine: QuarantineAction = { file, reason in
-            try FileManager.default.createDirectory(at: quarantineFolder, withIntermediateDirectories: true)
-            let target = quarantineFolder.appendingPathComponent(file.lastPathComponent)
-            try FileManager.default.moveItem(at: file, to: target)
-            try reason.write(to: target.appendingPathExtension("reason"), atomically: true, encoding: .utf8)
-            return target
-        }
+        let quarantine = dataQuarantine(tw.workspace)
         var logger = Logger(label: "test.watch") { LineLogHandler(label: $0, format: .text, write: { _ in }) }
         logger.logLevel = .debug
         return WatchDaemon(workspace: tw.workspace,
@@ -73,14 +67,12 @@ final class DaemonHarness: @unchecked Sendable {
         let d = h.daemon()
         try d.start()
         defer { d.stop() }
-        // no input yet: nothing runs
-        #expect(h.skipped.wait(timeout: 10) { $0.contains { $0.1.contains("waiting for inputs of task sentiment") } })
         try h.write("{\"text\": \"good\"}\n", "sentiment-a.jsonl")
         #expect(h.finished.wait(timeout: 10) { $0.count == 1 })
         // the same bytes under another name
         try h.write("{\"text\": \"good\"}\n", "sentiment-copy.jsonl")
         #expect(h.complete.wait(timeout: 10) { $0.count == 2 })
-        #expect(h.skipped.wait(timeout: 10) { $0.contains { $0.1 == "inputs unchanged since the last run" } })
+        #expect(h.skipped.wait(timeout: 10) { $0.contains { $0.1 == "content already processed" } })
         #expect(h.started.all.count == 1)
         // a changed file: a new run
         try h.write("{\"text\": \"better\"}\n", "sentiment-a.jsonl")
@@ -90,8 +82,10 @@ final class DaemonHarness: @unchecked Sendable {
         let runs = try h.store().runs(RunFilter(pipeline: "demo"))
         #expect(runs.map(\.status) == [.succeeded, .succeeded])
         #expect(runs.map(\.trigger) == ["watch", "watch"])
-        let fingerprints = try runs.map { run in try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value }
-        #expect(fingerprints[0] != nil && fingerprints[0] != fingerprints[1])
+        // each run records the contents it covered: the second adds the changed file's
+        let good = ContentHash.sha256("{\"text\": \"good\"}\n"), better = ContentHash.sha256("{\"text\": \"better\"}\n")
+        let inputs = try runs.map { run in try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value }
+        #expect(inputs == [[good, better].sorted().joined(separator: ","), good])
     }
 
     @Test func aFileDroppedWhileTheDaemonWasDownIsTakenAtStart() throws {
@@ -122,8 +116,11 @@ final class DaemonHarness: @unchecked Sendable {
         #expect(reason.contains("no pipeline takes data/inbox/unrelated.csv"))
         #expect(reason.contains("pipelines: demo"))
         #expect(!FileManager.default.fileExists(atPath: path))
+        // the data module's quarantine keeps the bytes and the reason side by side
         let kept = h.tw.workspace.quarantineFolder.appendingPathComponent("unrelated.csv")
         #expect(try String(contentsOf: kept, encoding: .utf8) == "a,b\n")
+        let why = try String(contentsOf: kept.appendingPathExtension("reason"), encoding: .utf8)
+        #expect(why.hasPrefix(reason + "\n"))
     }
 
     @Test func oneDaemonPerWorkspace() throws {
@@ -145,10 +142,17 @@ final class DaemonHarness: @unchecked Sendable {
         // the old manifest still routes the file and runs
         #expect(h.finished.wait(timeout: 10) { $0.count == 1 })
         #expect(d.pipelines == ["demo"])
-        // a valid change is taken and, since the manifest is an input, runs again
-        try h.tw.write(DaemonHarness.manifest + "\nretries: 2\n", to: "pipelines/demo.yaml")
+        // a valid change is taken: its new task takes a file the old manifest would quarantine
+        try h.tw.write(DaemonHarness.manifest.replacingOccurrences(of: "adapters:", with: """
+              - name: extra
+                from: data/inbox/extra*.jsonl
+            adapters:
+            """), to: "pipelines/demo.yaml")
         d.reload()
+        usleep(300_000)
+        try h.write("{\"text\": \"y\"}\n", "extra-1.jsonl")
         #expect(h.finished.wait(timeout: 10) { $0.count == 2 })
+        #expect(h.quarantined.all.isEmpty)
     }
 
     @Test func stopLetsTheStageSaveItsStateAndTheNextStartResumes() throws {

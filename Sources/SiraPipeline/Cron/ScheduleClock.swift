@@ -114,12 +114,12 @@ public enum ScheduleTimeFormat {
         return f.string(from: date)
     }
 
-    /// `2024-03-31 03:00 CEST` in `zone`.
+    /// `2024-03-31 03:00 +02:00` in `zone` (the offset shows DST).
     public static func local(_ date: Date, in zone: TimeZone) -> String {
         let f = DateFormatter()
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = zone
-        f.dateFormat = "yyyy-MM-dd HH:mm zzz"
+        f.dateFormat = "yyyy-MM-dd HH:mm xxx"
         return f.string(from: date)
     }
 }

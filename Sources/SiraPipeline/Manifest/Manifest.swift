@@ -108,8 +108,9 @@ public struct AdapterVariant: Sendable, Equatable, Codable {
 }
 
 public struct TrainSpec: Sendable, Equatable, Codable {
+    /// Learning rate after warmup: cosine decay to a tenth, or constant.
     public enum Schedule: String, Sendable, Codable, CaseIterable {
-        case cosine, linear, constant
+        case cosine, constant
     }
 
     public var steps: Int
@@ -147,8 +148,17 @@ public struct ScheduleSpec: Sendable, Equatable, Codable {
     public var cron: String
     public var timezone: String
     public var catchup: Catchup
-    /// With `catchup: all`, at most this many missed ticks are run.
+    /// With `catchup: all`, at most this many missed ticks are run (`max_catchup`).
     public var maxCatchup: Int
+
+    /// The policy the schedule module applies.
+    public var catchUpPolicy: CatchUpPolicy {
+        switch catchup {
+        case .skip: return .skip
+        case .once: return .once
+        case .all: return .all(max: maxCatchup)
+        }
+    }
 }
 
 public enum ExecutorSpec: Sendable, Equatable {

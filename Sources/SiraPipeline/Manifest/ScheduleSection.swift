@@ -2,13 +2,17 @@ import Foundation
 
 /// `schedule:` (when the pipeline runs by itself) and `executor:` (where its stages run).
 enum ScheduleSection {
-    static let cronAliases = ["@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"]
-
     static func schedule(_ value: YAMLValue?) -> ScheduleSpec? {
         guard let value, !value.isNull, let m = value.map() else { return nil }
         var s = ScheduleSpec(cron: "", timezone: ManifestDefaults.timezone, catchup: ManifestDefaults.catchup, maxCatchup: ManifestDefaults.maxCatchup)
         if let cv = m.required("cron"), let cron = cv.string() {
-            if let problem = cronProblem(cron) { cv.fail(problem) }
+            do {
+                _ = try CronExpression(cron)
+            } catch let e as CronError {
+                cv.fail(e.message)
+            } catch {
+                cv.fail("\(error)")
+            }
             s.cron = cron
         }
         if let tv = m.value("timezone"), let tz = tv.string() {
@@ -18,28 +22,15 @@ enum ScheduleSection {
             s.timezone = tz
         }
         s.catchup = m.value("catchup")?.oneOf(ScheduleSpec.Catchup.self) ?? s.catchup
-        s.maxCatchup = m.value("max_catchup")?.int(1 ... 10000) ?? s.maxCatchup
+        if let mv = m.value("max_catchup") {
+            if s.catchup != .all {
+                mv.fail("only applies to 'catchup: all', not '\(s.catchup.rawValue)'")
+            } else {
+                s.maxCatchup = mv.int(1 ... 10000) ?? s.maxCatchup
+            }
+        }
         m.finish(known: ["cron", "timezone", "catchup", "max_catchup"])
         return s
-    }
-
-    /// The shape of a cron expression: an alias or five fields of digits, names, `*`, `,`, `-`, `/`.
-    /// The full meaning (ranges per field, next fire times) is the schedule module's.
-    static func cronProblem(_ cron: String) -> String? {
-        let text = cron.trimmingCharacters(in: .whitespaces)
-        if text.hasPrefix("@") {
-            return cronAliases.contains(text) ? nil : "unknown cron alias '\(text)'\(Suggest.hint(text, cronAliases)) (one of \(cronAliases.joined(separator: ", ")))"
-        }
-        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard fields.count == 5 else {
-            return "a cron expression has 5 fields (minute hour day-of-month month day-of-week), got \(fields.count)"
-        }
-        let allowed = CharacterSet(charactersIn: "0123456789*,-/?").union(.letters)
-        for (i, f) in fields.enumerated() where f.unicodeScalars.contains(where: { !allowed.contains($0) }) {
-            let names = ["minute", "hour", "day-of-month", "month", "day-of-week"]
-            return "cron field \(i + 1) (\(names[i])) '\(f)' has characters other than digits, names, '*', ',', '-', '/'"
-        }
-        return nil
     }
 
     static let slurmKeys = ["partition", "account", "time", "memory", "cpus", "array_limit"]

@@ -30,6 +30,7 @@ public final class MemoryRecorder: RunRecorder, @unchecked Sendable {
     private var _artifacts: [ArtifactInfo] = []
     private var _events: [String] = []
     private var _params: [String: String] = [:]
+    private var _datasets: Set<String> = []
 
     public init() {}
 
@@ -107,4 +108,11 @@ public final class MemoryRecorder: RunRecorder, @unchecked Sendable {
     public func recordEvent(run: Int64?, level: String, _ message: String) throws {
         lock.withLock { _events.append("\(level): \(message)") }
     }
+
+    public func recordDataset(task: String, sha256: String, path: String, records: Int) throws {
+        _ = lock.withLock { _datasets.insert("\(task)/\(sha256)") }
+    }
+
+    /// `task/sha256` of every dataset recorded.
+    public var datasets: Set<String> { lock.withLock { _datasets } }
 }

@@ -64,6 +64,10 @@ public final class StoreRecorder: RunRecorder, @unchecked Sendable {
         try store.recordEvent(run: run, level: EventLevel(rawValue: level) ?? .info, message)
     }
 
+    public func recordDataset(task: String, sha256: String, path: String, records: Int) throws {
+        _ = try store.recordDataset(DatasetRecord(task: task, sha256: sha256, path: path, records: records))
+    }
+
     private func spec(_ s: StageRecord) -> StageSpec {
         StageSpec(stage: s.stage.description, kind: s.stage.kind.rawValue, task: s.stage.task, variant: s.stage.variant,
                   attempt: s.attempt, executor: s.executor, externalID: s.externalID, logPath: s.logPath)

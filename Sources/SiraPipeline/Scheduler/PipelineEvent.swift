@@ -16,7 +16,9 @@ public struct StageProgress: Sendable, Equatable {
 public enum PipelineEvent: Sendable {
     case runStarted(runID: Int64, pipeline: String, stages: [StageID])
     case stageStarted(StageID, attempt: Int)
+    /// A stage reached its final status in this run.
     case stageFinished(StageID, status: StageStatus, attempt: Int, seconds: Double, error: String?)
+    /// An attempt failed and attempt `attempt` follows after `delay` seconds.
     case stageRetrying(StageID, attempt: Int, delay: Double, error: String)
     case progress(StageProgress)
     case notice(String)

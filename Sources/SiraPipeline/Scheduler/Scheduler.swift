@@ -154,6 +154,7 @@ final class Scheduler: @unchecked Sendable {
         observer?.handle(.stageStarted(id, attempt: e.attempts))
         let attempt = StageAttempt(
             stage: e.stage, attempt: e.attempts, runID: runID, workspace: workspace, inputs: inputs, logURL: logURL,
+            threads: max(1, ProcessInfo.processInfo.activeProcessorCount / options.jobs),
             cancellation: cancellation,
             events: { [weak observer] event in observer?.handle(event) },
             metrics: { samples in try? recorder.recordMetrics(run: runID, stageRun: stageRun, stage: id, samples) }
@@ -192,7 +193,6 @@ final class Scheduler: @unchecked Sendable {
                 e.state = .ready(notBefore: Date().addingTimeInterval(delay))
                 entries[id] = e
                 finishRecord(stageRun, status: .failed, key: e.key, error: error)
-                observer?.handle(.stageFinished(id, status: .failed, attempt: e.attempts, seconds: seconds, error: error))
                 observer?.handle(.stageRetrying(id, attempt: e.attempts + 1, delay: delay, error: error))
                 return
             }
@@ -258,6 +258,10 @@ final class Scheduler: @unchecked Sendable {
         }
         if !artifacts.isEmpty {
             attemptRecord { try recorder.recordArtifacts(run: runID, stageRun: stageRun, artifacts) }
+        }
+        if let task = id.task, let sha = out.info["dataset.sha256"], let path = out.info["dataset.path"] {
+            let records = Int(out.info["dataset.records"] ?? "") ?? 0
+            attemptRecord { try recorder.recordDataset(task: task, sha256: sha, path: path, records: records) }
         }
     }
 

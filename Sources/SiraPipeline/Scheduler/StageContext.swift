@@ -15,6 +15,9 @@ public final class StageContext: @unchecked Sendable {
     /// Survives failed attempts, cancellations and crashes for the same key: resumable state.
     /// Removed once the output is published.
     public let workFolder: URL
+    /// Compute threads this stage should use: the machine's cores shared by the stages that may
+    /// run at once (`jobs`).
+    public let threads: Int
     let logHandle: FileHandle?
     let cancellation: CancellationFlag
     let events: @Sendable (PipelineEvent) -> Void
@@ -24,7 +27,7 @@ public final class StageContext: @unchecked Sendable {
     let flushMetrics: @Sendable ([MetricSample]) -> Void
 
     init(id: StageID, runID: Int64, attempt: Int, key: String, workspace: Workspace, inputs: [StageID: StageOutput],
-         outputFolder: URL, workFolder: URL, logHandle: FileHandle?, cancellation: CancellationFlag,
+         outputFolder: URL, workFolder: URL, threads: Int, logHandle: FileHandle?, cancellation: CancellationFlag,
          events: @escaping @Sendable (PipelineEvent) -> Void, flushMetrics: @escaping @Sendable ([MetricSample]) -> Void) {
         self.id = id
         self.runID = runID
@@ -34,6 +37,7 @@ public final class StageContext: @unchecked Sendable {
         self.inputs = inputs
         self.outputFolder = outputFolder
         self.workFolder = workFolder
+        self.threads = threads
         self.logHandle = logHandle
         self.cancellation = cancellation
         self.events = events

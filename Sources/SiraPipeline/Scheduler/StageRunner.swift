@@ -15,6 +15,8 @@ public struct StageAttempt: Sendable {
     /// Outputs of every dependency (all succeeded or cached).
     public let inputs: [StageID: StageOutput]
     public let logURL: URL
+    /// Compute threads for the stage (cores / jobs).
+    public let threads: Int
     let cancellation: CancellationFlag
     let events: @Sendable (PipelineEvent) -> Void
     let metrics: @Sendable ([MetricSample]) -> Void
@@ -82,7 +84,7 @@ public enum StageRunner {
         defer { try? log?.close() }
         let ctx = StageContext(
             id: stage.id, runID: a.runID, attempt: a.attempt, key: key, workspace: ws, inputs: a.inputs,
-            outputFolder: tmp, workFolder: work, logHandle: log, cancellation: a.cancellation,
+            outputFolder: tmp, workFolder: work, threads: a.threads, logHandle: log, cancellation: a.cancellation,
             events: a.events, flushMetrics: a.metrics
         )
         let started = Date()

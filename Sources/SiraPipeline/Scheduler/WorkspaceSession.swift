@@ -105,6 +105,12 @@ public final class WorkspaceSession: @unchecked Sendable {
         mutex.withLock { active = nil }
         executor.end(plan)
         heartbeat.stop()
+        do {
+            try CheckpointIndex.publish(summary, workspace: workspace)
+        } catch {
+            observer?.handle(.notice("publishing checkpoints: \(error)"))
+            try? recorder.recordEvent(run: runID, level: "error", "publishing checkpoints: \(error)")
+        }
         try recorder.finishRun(runID, status: summary.status, error: summary.error)
         observer?.handle(.runFinished(summary))
         return summary

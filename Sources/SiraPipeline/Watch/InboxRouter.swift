@@ -30,19 +30,16 @@ public enum InboxRouter {
     }
 }
 
-/// The identity of what a pipeline would run on: its manifest and the distinct contents of its
-/// tasks' input files. Equal fingerprints mean a run would see exactly the same inputs, so the same
-/// content dropped again under any name does not start a run, while any changed file does.
-///
-/// Hashes are cached by file signature (device, inode, size, mtime), so a rescan of an unchanged
-/// inbox reads nothing.
-public final class InputFingerprinter: @unchecked Sendable {
+/// Content hashes of inbox files, cached by file signature (device, inode, size, mtime) so a
+/// rescan of an unchanged inbox reads nothing. The daemon's idempotence is by content: a pipeline
+/// runs for a content hash once, whatever the file's name.
+public final class ContentHashCache: @unchecked Sendable {
     private let lock = NSLock()
     private var cache: [String: (FileSignature, String)] = [:]
 
     public init() {}
 
-    /// The content hash of a file, from the cache when its signature is unchanged.
+    /// The SHA-256 of a regular file, from the cache when its signature is unchanged.
     public func sha256(of path: String) throws -> String {
         guard let signature = FileSignature(path: path) else {
             throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
@@ -53,14 +50,14 @@ public final class InputFingerprinter: @unchecked Sendable {
         return hash
     }
 
-    /// `sha256(manifest bytes, then per task: name and sorted distinct input hashes)`.
-    public func fingerprint(_ manifest: Manifest, workspace: Workspace) throws -> String {
-        var hasher = ContentHasher()
-        hasher.update("manifest \(manifest.sha256)\n")
+    /// The distinct content hashes of the files a manifest's tasks would read now.
+    public func inputHashes(_ manifest: Manifest, workspace: Workspace) -> Set<String> {
+        var out = Set<String>()
         for task in manifest.tasks {
-            let hashes = Set(try TaskSources.files(task, workspace: workspace).map { try sha256(of: $0.path) })
-            hasher.update("task \(task.name) \(hashes.sorted().joined(separator: ","))\n")
+            for file in TaskSources.files(task, workspace: workspace) {
+                if let h = try? sha256(of: file.path) { out.insert(h) }
+            }
         }
-        return hasher.finalize()
+        return out
     }
 }

@@ -64,6 +64,9 @@ public final class TickClaimingRecorder: RunRecorder, @unchecked Sendable {
     public func recordEvent(run: Int64?, level: String, _ message: String) throws {
         try base.recordEvent(run: run, level: level, message)
     }
+    public func recordDataset(task: String, sha256: String, path: String, records: Int) throws {
+        try base.recordDataset(task: task, sha256: sha256, path: path, records: records)
+    }
 }
 
 /// The tick a run was about to claim had already fired (another scheduler got it first).

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import SiraData
 import SiraStore
 
 /// Builds the stages of one run of a manifest (the CLI passes the product's planner; tests pass
@@ -12,6 +13,12 @@ public typealias StagePlanner = @Sendable (Manifest, Workspace) throws -> [any P
 /// Moves a file no pipeline takes out of the inbox, keeping it with its reason; returns where
 /// it went.
 public typealias QuarantineAction = @Sendable (_ file: URL, _ reason: String) throws -> URL
+
+/// The data module's quarantine: the file moves to `data/quarantine/` with `<name>.reason`.
+public func dataQuarantine(_ workspace: Workspace) -> QuarantineAction {
+    let ingestor = Ingestor(root: workspace.root)
+    return { file, reason in try ingestor.quarantine(file: file, reason: reason).destination }
+}
 
 public struct WatchOptions: Sendable {
     /// Scan the inbox this often instead of using inotify (network filesystems). Nil: inotify.
@@ -60,12 +67,13 @@ public struct WatchHooks: Sendable {
 ///   runs left live by a dead process (`kill -9`, power loss) as `crashed`; the latest run of each
 ///   pipeline that crashed or was stopped is then resumed (stages pick up their saved state).
 /// - Files: the inbox watcher plus the complete-file detector report finished files (start-up
-///   rescan included); each goes to the pipelines whose task globs match. A pipeline without a
-///   schedule runs when its input fingerprint (manifest + distinct input contents) differs from the
-///   one it last ran on, so the same content under another name starts nothing and a changed file
-///   starts a run. A pipeline with a schedule takes its files at its next tick. A file no pipeline
-///   takes is quarantined with the reason (held in place instead while a manifest fails to load,
-///   since that manifest might want it).
+///   rescan included); each is hashed and goes to the pipelines whose task globs match. Idempotence
+///   is by content: a pipeline without a schedule runs when the inbox holds content (SHA-256) it has
+///   not run on yet, so the same bytes under another name start nothing and a changed file starts a
+///   run (its ingest makes a new dataset version). The hashes each run covered are recorded with
+///   the run (`watch.inputs`), so this survives restarts. A pipeline with a schedule takes its files
+///   at its next tick. A file no pipeline takes is quarantined with the reason (held in place
+///   instead while a manifest fails to load, since that manifest might want it).
 /// - Schedules: ticks come from `ScheduleClock` (SQLite-backed, catch-up policy); each runs once,
 ///   the tick claimed in the same transaction as its run.
 /// - Runs go through one queue, one at a time, so two runs never overlap on a task.
@@ -86,7 +94,9 @@ public final class WatchDaemon: @unchecked Sendable {
     private let inboxQueue = DispatchQueue(label: "sira.watch.inbox")
     private let manifests: ManifestSet
     private let queue = RunQueue()
-    private let fingerprints = InputFingerprinter()
+    private let hashes = ContentHashCache()
+    /// Hashing big files must not hold up routing or schedules.
+    private let hashQueue = DispatchQueue(label: "sira.watch.hash")
     private var store: RunStore!
     private var recorder: TickClaimingRecorder!
     private var session: WorkspaceSession!
@@ -101,7 +111,10 @@ public final class WatchDaemon: @unchecked Sendable {
 
     private let state = NSLock()
     private var stopping = false
-    private var processed: [String: String] = [:]
+    /// Per pipeline, content hashes its finished runs covered (loaded from the store on first use)
+    /// and hashes waiting in a queued request.
+    private var processed: [String: Set<String>] = [:]
+    private var pending: [String: Set<String>] = [:]
     private var current: (pipeline: String, run: Int64?)?
     private var startedAt = Date()
     /// Copies kept for the status file, which is written from any thread.
@@ -159,7 +172,7 @@ public final class WatchDaemon: @unchecked Sendable {
         let detector = CompleteFileDetector(window: options.stabilityWindow, unprovenWindow: options.unprovenWindow,
                                             queue: inboxQueue) { [weak self] file in
             guard let self else { return }
-            self.control.async { self.route(file) }
+            self.hashAndRoute(file)
         }
         let mode: InboxWatcher.Mode = options.pollInterval.map { .poll(interval: $0) } ?? .inotify
         let watcher = InboxWatcher(root: inbox, mode: mode, queue: inboxQueue) { [weak self, detector] event in
@@ -221,20 +234,19 @@ public final class WatchDaemon: @unchecked Sendable {
     public func reload() {
         control.async { [self] in
             guard !state.withLock({ stopping }) else { return }
-            let before = Dictionary(uniqueKeysWithValues: manifests.all.map { ($0.name, $0.manifest) })
+            let before = Dictionary(manifests.all.map { ($0.name, $0.manifest) }) { a, _ in a }
             let report = manifests.reload()
             logReload(report, initial: false)
             let names = manifests.all.map(\.name)
             state.withLock { statusPipelines = names }
             for name in Set(report.changed + report.loaded + report.removed) { clock.reset(pipeline: name) }
-            for m in manifests.all where m.manifest.schedule == nil && before[m.name] != m.manifest {
-                queue.enqueue(RunRequest(pipeline: m.name, trigger: .inputs))
-            }
-            if manifests.failingFiles.isEmpty, !heldFiles.isEmpty {
-                let held = heldFiles
+            // Files already in the inbox may matter to a new or changed pipeline; held files are
+            // routed once every manifest loads.
+            let changed = manifests.all.contains { before[$0.name] != $0.manifest }
+            if changed || (manifests.failingFiles.isEmpty && !heldFiles.isEmpty) {
                 heldFiles = []
-                for path in held {
-                    if let signature = FileSignature(path: path) { route(CompleteFile(path: path, signature: signature)) }
+                for (path, signature) in InboxWatcher.files(below: inbox.path) {
+                    hashAndRoute(CompleteFile(path: path, signature: signature))
                 }
             }
             fireSchedules()
@@ -291,16 +303,14 @@ public final class WatchDaemon: @unchecked Sendable {
 
     // MARK: start-up
 
-    /// Resumes the latest run of each pipeline if it crashed or was stopped; otherwise checks
-    /// unscheduled pipelines for inputs that changed while nothing watched.
+    /// Resumes the latest run of each pipeline if it crashed or was stopped. (Files that arrived
+    /// while nothing watched come from the watcher's start-up rescan.)
     private func queueStartupWork() {
         for m in manifests.all {
             let latest = try? store.runs(RunFilter(pipeline: m.name, limit: 1)).first
             if let latest, latest.status == .crashed || latest.status == .cancelled {
                 logger.info("resuming", metadata: ["pipeline": "\(m.name)", "previous": "\(latest.id)", "was": "\(latest.status.rawValue)"])
                 queue.enqueue(RunRequest(pipeline: m.name, trigger: .resume(previous: latest.id)))
-            } else if m.manifest.schedule == nil {
-                queue.enqueue(RunRequest(pipeline: m.name, trigger: .inputs))
             }
         }
     }
@@ -319,7 +329,18 @@ public final class WatchDaemon: @unchecked Sendable {
 
     // MARK: files
 
-    private func route(_ file: CompleteFile) {
+    private func hashAndRoute(_ file: CompleteFile) {
+        hashQueue.async { [self] in
+            do {
+                let sha = try hashes.sha256(of: file.path)
+                control.async { self.route(file, sha256: sha) }
+            } catch {
+                logger.debug("file vanished before it was hashed", metadata: ["file": "\(file.path)"])
+            }
+        }
+    }
+
+    private func route(_ file: CompleteFile, sha256: String) {
         dispatchPrecondition(condition: .onQueue(control))
         guard !state.withLock({ stopping }) else { return }
         let shown = workspace.relative(URL(fileURLWithPath: file.path))
@@ -340,7 +361,7 @@ public final class WatchDaemon: @unchecked Sendable {
             return
         }
         logger.info("file complete", metadata: [
-            "file": "\(shown)", "bytes": "\(file.signature.size)",
+            "file": "\(shown)", "bytes": "\(file.signature.size)", "sha256": "\(sha256.prefix(12))",
             "routes": "\(routes.map { "\($0.task)@\($0.pipeline)" }.joined(separator: ","))",
         ])
         for pipeline in Set(routes.map(\.pipeline)).sorted() {
@@ -348,7 +369,10 @@ public final class WatchDaemon: @unchecked Sendable {
                 logger.info("taken at the pipeline's next tick", metadata: [
                     "pipeline": "\(pipeline)", "next": "\(nextTick(of: pipeline).map(ScheduleTimeFormat.iso) ?? "-")",
                 ])
-            } else {
+            } else if processedHashes(pipeline).contains(sha256) {
+                logger.info("content already processed; no run", metadata: ["pipeline": "\(pipeline)", "file": "\(shown)"])
+                hooks.runSkipped?(RunRequest(pipeline: pipeline, trigger: .inputs), "content already processed")
+            } else if state.withLock({ pending[pipeline, default: []].insert(sha256).inserted }) {
                 queue.enqueue(RunRequest(pipeline: pipeline, trigger: .inputs))
             }
         }
@@ -453,28 +477,24 @@ public final class WatchDaemon: @unchecked Sendable {
             return
         }
         let meta: Logger.Metadata = ["pipeline": "\(request.pipeline)", "trigger": "\(request.trigger)"]
-        let fingerprint: String
+        // What the run's ingest will read: every input file present now.
+        let inputs = hashes.inputHashes(manifest, workspace: workspace)
+        if request.trigger == .inputs {
+            state.withLock { pending[request.pipeline] = nil }
+            if inputs.subtracting(processedHashes(request.pipeline)).isEmpty {
+                skip(request, "inputs already processed")
+                return
+            }
+        }
         let stages: [any PipelineStage]
         do {
-            fingerprint = try fingerprints.fingerprint(manifest, workspace: workspace)
-            if request.trigger == .inputs {
-                let waiting = TaskSources.unmatched(manifest, workspace: workspace).map(\.name)
-                if !waiting.isEmpty {
-                    skip(request, "waiting for inputs of task \(waiting.joined(separator: ", "))")
-                    return
-                }
-                if fingerprint == lastProcessed(request.pipeline) {
-                    skip(request, "inputs unchanged since the last run")
-                    return
-                }
-            }
             stages = try planner(manifest, workspace)
         } catch {
             logger.error("cannot plan the run", metadata: meta.merging(["error": "\(error)"]) { $1 })
             skip(request, "cannot plan: \(error)")
             return
         }
-        var params = ["watch.inputs": fingerprint, "watch.trigger": request.trigger.description]
+        var params = ["watch.inputs": inputs.sorted().joined(separator: ","), "watch.trigger": request.trigger.description]
         switch request.trigger {
         case let .schedule(tick):
             recorder.arm(tick)
@@ -500,7 +520,8 @@ public final class WatchDaemon: @unchecked Sendable {
                                     heartbeatInterval: options.heartbeatInterval, backoff: options.backoff),
                 observer: observer)
             if summary.status == .succeeded || summary.status == .failed {
-                state.withLock { processed[request.pipeline] = fingerprint }
+                _ = processedHashes(request.pipeline) // loaded before it is extended
+                state.withLock { processed[request.pipeline, default: []].formUnion(inputs) }
             }
             hooks.runFinished?(request, summary)
         } catch let error as TickAlreadyFired {
@@ -516,17 +537,18 @@ public final class WatchDaemon: @unchecked Sendable {
         hooks.runSkipped?(request, why)
     }
 
-    /// The input fingerprint of the pipeline's latest finished run (succeeded or failed: a failed
-    /// run is not retried on the same inputs), from memory or the run's recorded parameters.
-    private func lastProcessed(_ pipeline: String) -> String? {
+    /// Content hashes the pipeline's finished runs (succeeded or failed: a failed run is not retried
+    /// on the same inputs) covered, from memory or the runs' recorded `watch.inputs`.
+    private func processedHashes(_ pipeline: String) -> Set<String> {
         if let known = state.withLock({ processed[pipeline] }) { return known }
-        guard let runs = try? store.runs(RunFilter(pipeline: pipeline, limit: 50)),
-              let last = runs.first(where: { $0.status == .succeeded || $0.status == .failed }),
-              let params = try? store.params(run: last.id)
-        else { return nil }
-        let value = params.first { $0.key == "watch.inputs" && $0.stageRunID == nil }?.value
-        if let value { state.withLock { processed[pipeline] = value } }
-        return value
+        var out = Set<String>()
+        let runs = (try? store.runs(RunFilter(pipeline: pipeline))) ?? []
+        for run in runs where run.status == .succeeded || run.status == .failed {
+            let value = (try? store.params(run: run.id))?.first { $0.key == "watch.inputs" && $0.stageRunID == nil }?.value
+            for h in (value ?? "").split(separator: ",") { out.insert(String(h)) }
+        }
+        state.withLock { processed[pipeline] = out }
+        return out
     }
 
     // MARK: status

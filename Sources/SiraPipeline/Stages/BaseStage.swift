@@ -1,0 +1,80 @@
+import Foundation
+import SiraIO
+import SiraModel
+
+/// `base`: the frozen model adapters are trained on, as an HF folder (`config.json` +
+/// `model.safetensors`). Built in: a small Llama initialised from the seed and pretrained on the
+/// corpus tasks' train splits. Imported: an HF model folder, loaded (which checks every tensor)
+/// and written back as fp32.
+struct BaseStage: PipelineStage {
+    let base: BaseSpec
+    let corpus: [String]
+
+    var id: StageID { StageID(.base) }
+    var dependencies: [StageID] {
+        [StageID(.tokenizer)] + corpus.map { StageID(.tokenize, task: $0) }
+    }
+
+    func parameters() throws -> String {
+        switch base {
+        case let .builtin(b): return try CacheKey.canonicalJSON(["builtin": b])
+        case let .hf(path): return try CacheKey.canonicalJSON(["hf": path])
+        }
+    }
+
+    func externalInputs(_ workspace: Workspace) throws -> [String: String] {
+        guard case let .hf(path) = base else { return [:] }
+        let folder = workspace.resolve(path)
+        var inputs: [String: String] = [:]
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+        for name in names.sorted() where name == "config.json" || name.hasSuffix(".safetensors") || name == "model.safetensors.index.json" {
+            inputs["hf:\(name)"] = try ContentHash.sha256(file: folder.appendingPathComponent(name))
+        }
+        guard inputs["hf:config.json"] != nil else {
+            throw StageFailure("base.hf: \(workspace.relative(folder)) has no config.json (expected an HF model folder)")
+        }
+        return inputs
+    }
+
+    func run(_ context: StageContext) throws -> StageResult {
+        let tokenizer = try TokenizerFiles.load(try context.input(StageID(.tokenizer)))
+        switch base {
+        case let .hf(path):
+            let folder = context.workspace.resolve(path)
+            let model = try LlamaModel.load(huggingFaceFolder: folder)
+            guard model.config.vocabSize >= tokenizer.vocabularySize else {
+                throw StageFailure("base.hf: the model's vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabularySize)")
+            }
+            try model.saveHuggingFace(to: context.outputFolder)
+            return StageResult(metrics: ["base.parameters": Double(model.parameterCount)], info: ["source": path])
+        case let .builtin(b):
+            let config = LlamaConfig(
+                hiddenSize: b.hidden, intermediateSize: b.intermediate, numHiddenLayers: b.layers,
+                numAttentionHeads: b.heads, numKeyValueHeads: b.kvHeads, vocabSize: tokenizer.vocabularySize,
+                tieWordEmbeddings: true, maxPositionEmbeddings: max(2048, b.seqLen),
+                bosTokenId: tokenizer.bos, eosTokenIds: [tokenizer.eos]
+            )
+            let model = LlamaModel(config: config, seed: UInt64(b.seed))
+            model.threads = context.threads
+            var metrics: [String: Double] = ["base.parameters": Double(model.parameterCount)]
+            if b.pretrainSteps > 0 {
+                var examples: [EncodedExample] = []
+                for task in corpus { examples += try TokenShards.examples(try context.input(StageID(.tokenize, task: task)), split: .train) }
+                let source = try PackedBatchSource(examples: examples, batch: b.batch, seq: b.seqLen, seed: UInt64(b.seed), pad: Int32(tokenizer.pad))
+                let trainer = try Trainer(
+                    model: model, source: source,
+                    config: TrainingLoop.trainerConfig(steps: b.pretrainSteps, lr: b.lr, warmup: min(b.pretrainSteps / 10, 100),
+                                                       schedule: .cosine, weightDecay: 0.01, gradClip: 1, seed: b.seed),
+                    stateURL: context.workFolder.appendingPathComponent("pretrain.state")
+                )
+                let outcome = try TrainingLoop(context: context, saveEvery: max(1, b.pretrainSteps / 10), prefix: "pretrain").run(trainer)
+                metrics["pretrain.loss"] = outcome.finalLoss
+                metrics["pretrain.tokens_per_second"] = outcome.tokensPerSecond
+                context.log(String(format: "pretrained %d steps: loss %.4f, %.0f tokens/s", b.pretrainSteps, outcome.finalLoss, outcome.tokensPerSecond))
+            }
+            model.releaseActivations()
+            try model.saveHuggingFace(to: context.outputFolder, metadata: ["sira.corpus": corpus.joined(separator: ",")])
+            return StageResult(metrics: metrics)
+        }
+    }
+}

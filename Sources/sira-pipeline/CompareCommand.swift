@@ -1,0 +1,119 @@
+import ArgumentParser
+import Foundation
+import SiraStore
+
+/// `sira-pipeline compare A B`: two runs side by side — run facts, parameters, each stage's
+/// outcome and cache key, and final metrics with their change.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare two runs: parameters, stages, cache keys and final metrics.")
+
+    @Argument(help: "The first (baseline) run id.") var a: String
+    @Argument(help: "The second run id.") var b: String
+    @Flag(help: "Only rows that differ (durations are left out: they always differ).") var onlyChanged = false
+    @OptionGroup var options: HistoryOptions
+
+    func run() throws {
+        try reportingFailures {
+            let (idA, idB) = (try parseRunID(a), try parseRunID(b))
+            let store = try options.requireStore()
+            guard let da = try store.detail(idA) else { throw CLIFailure("no run \(idA) in \(store.path)") }
+            guard let db = try store.detail(idB) else { throw CLIFailure("no run \(idB) in \(store.path)") }
+            var rows = Self.rows(da, db)
+            if onlyChanged { rows = rows.filter { $0.changed && !$0.isDuration } }
+            if options.json {
+                try printJSON(rows)
+                return
+            }
+            if rows.isEmpty {
+                print("runs \(idA) and \(idB) do not differ" + (onlyChanged ? " (durations aside)" : ""))
+                return
+            }
+            print(TextTable(["section", "item", "run \(idA)", "run \(idB)", "change"], rows: rows.map {
+                [$0.section, $0.item, $0.a ?? "-", $0.b ?? "-", $0.change ?? ($0.changed ? "*" : "")]
+            }).render())
+        }
+    }
+
+    struct Row: Encodable {
+        var section: String
+        var item: String
+        var a: String?
+        var b: String?
+        /// `+0.0312` for numbers, nil otherwise.
+        var change: String?
+        var changed: Bool
+        var isDuration = false
+    }
+
+    static func rows(_ a: RunDetail, _ b: RunDetail) -> [Row] {
+        var rows: [Row] = []
+        func add(_ section: String, _ item: String, _ va: String?, _ vb: String?, numbers: (Double?, Double?)? = nil,
+                 duration: Bool = false) {
+            var change: String?
+            if let (x, y) = numbers, let x, let y, x.isFinite, y.isFinite, x != y {
+                change = (y - x >= 0 ? "+" : "") + formatValue(y - x)
+            }
+            rows.append(Row(section: section, item: item, a: va, b: vb, change: change, changed: va != vb, isDuration: duration))
+        }
+        add("run", "pipeline", a.run.pipeline, b.run.pipeline)
+        add("run", "status", a.run.status.rawValue, b.run.status.rawValue)
+        add("run", "manifest", String(a.run.manifestHash.prefix(16)), String(b.run.manifestHash.prefix(16)))
+        add("run", "trigger", a.run.trigger, b.run.trigger)
+        let (durA, durB) = (a.run.duration(), b.run.duration())
+        add("run", "duration", durA.map(TimeSpec.format(duration:)), durB.map(TimeSpec.format(duration:)),
+            numbers: (durA, durB), duration: true)
+
+        let params = (paramMap(a), paramMap(b))
+        for key in Set(params.0.keys).union(params.1.keys).sorted() {
+            add("param", key, params.0[key], params.1[key])
+        }
+
+        let stages = (latest(a.stages), latest(b.stages))
+        let stageNames = orderedUnion(a.stages.map(\.stage), b.stages.map(\.stage))
+        for name in stageNames {
+            let (sa, sb) = (stages.0[name], stages.1[name])
+            add("stage", name, sa?.status.rawValue, sb?.status.rawValue)
+            if sa?.cacheKey != nil || sb?.cacheKey != nil {
+                add("stage", "\(name) cache key", sa?.cacheKey.map { String($0.prefix(16)) }, sb?.cacheKey.map { String($0.prefix(16)) })
+            }
+            add("stage", "\(name) duration", sa?.duration.map(TimeSpec.format(duration:)), sb?.duration.map(TimeSpec.format(duration:)),
+                numbers: (sa?.duration, sb?.duration), duration: true)
+        }
+
+        let metrics = (metricMap(a.finalMetrics), metricMap(b.finalMetrics))
+        for key in Set(metrics.0.keys).union(metrics.1.keys).sorted() {
+            let (ma, mb) = (metrics.0[key], metrics.1[key])
+            add("metric", key, ma.map(formatValue), mb.map(formatValue), numbers: (ma, mb))
+        }
+        return rows
+    }
+
+    /// Run-scope keys as is; stage-scope keys as `<stage>: <key>`.
+    private static func paramMap(_ d: RunDetail) -> [String: String] {
+        let stageName = Dictionary(d.stages.map { ($0.id, $0.stage) }, uniquingKeysWith: { $1 })
+        var out: [String: String] = [:]
+        for p in d.params {
+            let scope = p.stageRunID.flatMap { stageName[$0] }
+            out[scope.map { "\($0): \(p.key)" } ?? p.key] = p.value
+        }
+        return out
+    }
+
+    private static func latest(_ stages: [StageRunRecord]) -> [String: StageRunRecord] {
+        Dictionary(stages.map { ($0.stage, $0) }, uniquingKeysWith: { $1 })
+    }
+
+    private static func metricMap(_ points: [MetricPoint]) -> [String: Double] {
+        var out: [String: Double] = [:]
+        for p in points { out["\(p.task ?? "-")/\(p.variant ?? "-") \(p.key)"] = p.value }
+        return out
+    }
+
+    private static func orderedUnion(_ x: [String], _ y: [String]) -> [String] {
+        var seen = Set<String>(), out: [String] = []
+        for s in x + y where seen.insert(s).inserted { out.append(s) }
+        return out
+    }
+}

@@ -135,6 +135,55 @@ struct SlurmExecutorTests {
     }
 }
 
+extension SlurmExecutorTests {
+    /// A job killed from outside (SIGKILL: no result file, as after an OOM kill or a node loss)
+    /// is a failed attempt: the stage is submitted again, resumes, and its dependants, whose
+    /// jobs waited on the dead one, are submitted again and finish.
+    @Test func aJobKilledOutsideIsRetriedWithItsDependants() throws {
+        try SlurmTestCluster.requireRunning()
+        let probe = ProbePipeline(tasks: ["k", "m"], seconds: 4, seed: 5)
+        let ws = HostileWorkspace()
+        let recorder = MemoryRecorder()
+        let events = EventLog()
+        let ingest = StageID(.ingest, task: "k")
+        let running = DispatchSemaphore(value: 0)
+        events.onEvent = { event in
+            if case let .progress(p) = event, p.stage == ingest, p.total == 7 { running.signal() }
+        }
+        let done = DispatchSemaphore(value: 0)
+        nonisolated(unsafe) var summary: RunSummary?
+        nonisolated(unsafe) var failure: Error?
+        let executor = SlurmExecutor(options: try slurmOptions())
+        Thread.detachNewThread {
+            do {
+                summary = try runProbe(probe, in: ws.workspace, executor: executor, retries: 1, recorder: recorder, observer: events)
+            } catch { failure = error }
+            done.signal()
+        }
+        #expect(running.wait(timeout: .now() + 90) == .success, "ingest@k never ran")
+        // Its job: the run's array element with index 0 (task k), as the queue shows it.
+        let job = try #require(SlurmTestCluster.queued(commentPrefix: "sira-pipeline ws=").first { $0.id.hasSuffix("_0") && $0.state == "RUNNING" })
+        // SIGKILL straight to the job's processes (scancel would send SIGTERM first).
+        let (_, shown) = SlurmTestCluster.run("scontrol", ["show", "job", "--oneliner", job.id])
+        let rawID = try #require(shown.split(separator: " ").first { $0.hasPrefix("JobId=") }?.dropFirst(6))
+        let (status, out) = SlurmTestCluster.run("scontrol", ["listpids", String(rawID)])
+        let pids = out.split(separator: "\n").compactMap { Int32($0.split(separator: " ").first ?? "") }
+        #expect(status == 0 && !pids.isEmpty, "\(out)")
+        for pid in pids { kill(pid, SIGKILL) }
+        #expect(done.wait(timeout: .now() + 150) == .success, "the run did not finish")
+        #expect(failure == nil)
+        let s = try #require(summary)
+        #expect(s.status == .succeeded, "\(s.stages.map { "\($0.id) \($0.status) \($0.error ?? "")" })")
+        #expect(s.stage(ingest)?.attempts == 2)
+        #expect(s.stages.filter { $0.id != ingest }.allSatisfy { $0.attempts == 1 && $0.status == .succeeded })
+        let first = try #require(recorder.stages.first { $0.record.stage == ingest && $0.record.attempt == 1 })
+        #expect(first.status == .failed)
+        #expect(first.error?.contains("Slurm job \(job.id)") == true && first.error?.contains("without writing its result") == true,
+                "\(first.error ?? "")")
+        #expect(ws.pwned().isEmpty)
+    }
+}
+
 final class SessionBox: @unchecked Sendable {
     private let lock = NSLock()
     private var session: WorkspaceSession?

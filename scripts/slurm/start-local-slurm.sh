@@ -11,7 +11,8 @@
 # short MinJobAge, so finished jobs leave the controller within seconds.
 #
 # /etc/slurm/slurm.conf is written (clients find it there without SLURM_CONF); an existing one
-# that this script did not write is never touched. Stop everything with stop-local-slurm.sh.
+# that this script did not write is never touched (when that Slurm answers, it is used as it is).
+# Stop everything with stop-local-slurm.sh.
 set -euo pipefail
 
 BASE="${SIRA_SLURM_DIR:-/tmp/sira-local-slurm}"
@@ -70,7 +71,12 @@ fi
 
 # 3. slurm.conf
 if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
-  die "$CONF exists and was not written by this script: this machine has its own Slurm; use it, or move that file away"
+  states="$(sinfo -h -o '%T' 2>/dev/null || true)"
+  if printf '%s\n' "$states" | grep -qE '^(idle|mixed|allocated|completing)'; then
+    say "this machine has its own Slurm ($CONF) and it answers: using it, starting nothing"
+    exit 0
+  fi
+  die "$CONF exists and was not written by this script, and that Slurm does not answer; fix it or move the file away"
 fi
 node_line="$(slurmd -C | head -n 1)"        # NodeName=vm CPUs=2 ... RealMemory=24105
 case "$node_line" in NodeName=*) ;; *) die "slurmd -C gave no node description: $node_line" ;; esac

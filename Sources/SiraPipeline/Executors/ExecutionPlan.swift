@@ -36,14 +36,10 @@ public struct ExecutionPlan: Sendable {
 /// How a process other than the submitting one rebuilds a run's stages: a Slurm job runs
 /// `sira-pipeline stage-exec`, which reads the source from the run's folder on the shared
 /// filesystem, rebuilds every stage and runs the one it was given.
-public enum StageSource: Sendable, Equatable, Codable {
+public enum StageSource: Sendable, Equatable {
+    /// A manifest's pipeline (`PipelinePlanner`); jobs read a copy of the manifest's bytes taken
+    /// when the run was submitted, so editing the file meanwhile cannot change a running pipeline.
+    case manifest(Manifest)
     /// The synthetic probe pipeline (`slurm-check`, executor tests).
     case probe(ProbePipeline)
-
-    /// The run's stages, in any order.
-    public func stages() throws -> [any PipelineStage] {
-        switch self {
-        case let .probe(p): return p.stages()
-        }
-    }
 }

@@ -18,7 +18,7 @@ public struct SlurmExecutorOptions: Sendable {
     /// More `sbatch` options, passed as they are (`--qos=...`).
     public var extraArguments: [String]
 
-    public init(spec: SlurmSpec, command: [String], pollInterval: Double = 1, queueInterval: Double = 2,
+    public init(spec: SlurmSpec, command: [String] = [SlurmExecutorOptions.currentExecutable], pollInterval: Double = 1, queueInterval: Double = 2,
                 lostJobGrace: Double = 20, extraArguments: [String] = []) {
         self.spec = spec
         self.command = command
@@ -26,6 +26,16 @@ public struct SlurmExecutorOptions: Sendable {
         self.queueInterval = queueInterval
         self.lostJobGrace = lostJobGrace
         self.extraArguments = extraArguments
+    }
+}
+
+extension SlurmExecutorOptions {
+    /// This process's own binary (`/proc/self/exe`): jobs run the same `sira-pipeline`, which
+    /// must therefore live on the shared filesystem.
+    public static var currentExecutable: String {
+        let proc = URL(fileURLWithPath: "/proc/self/exe")
+        if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: proc.path) { return target }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).standardizedFileURL.path
     }
 }
 
@@ -67,8 +77,11 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         guard let source = plan.source else {
             throw StageFailure("this run's stages exist only in this process; a Slurm job cannot rebuild them (run a manifest)")
         }
-        let state = SlurmRunState(plan: plan, source: source)
+        let state = SlurmRunState(plan: plan, source: try Self.specSource(source, workspace: plan.workspace))
         try state.folder.create(spec: state.spec)
+        if case let .manifest(m) = source {
+            try AtomicFile.write(try Self.manifestBytes(m, workspace: plan.workspace), to: state.folder.manifestURL)
+        }
         cancelOrphans(of: state)
         try submit(state, batch: Array(state.planner.stages.indices))
         cond.lock()
@@ -108,6 +121,24 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
     /// Completion is never called from inside `launch` (the scheduler holds its lock there).
     private func fail(_ completion: @escaping @Sendable (AttemptOutcome) -> Void, _ error: String) {
         DispatchQueue.global().async { completion(.failed(key: nil, error: error)) }
+    }
+
+    static func specSource(_ source: StageSource, workspace: Workspace) throws -> SlurmRunSpec.Source {
+        switch source {
+        case let .probe(p): return .probe(p)
+        case let .manifest(m): return .manifest(file: m.file, sha256: m.sha256)
+        }
+    }
+
+    /// The bytes of the manifest the run was planned from: `manifest.file` as given (relative to
+    /// the current folder) or inside the workspace, whichever has the loaded manifest's hash.
+    static func manifestBytes(_ m: Manifest, workspace: Workspace) throws -> Data {
+        for url in [URL(fileURLWithPath: m.file), workspace.resolve(m.file)] {
+            if let data = try? Data(contentsOf: url), ContentHash.sha256(String(decoding: data, as: UTF8.self)) == m.sha256 {
+                return data
+            }
+        }
+        throw StageFailure("\(m.file) changed since it was loaded (or cannot be read); run again to submit the current version")
     }
 
     // MARK: submission (with `cond` held, or before the run is shared)
@@ -422,7 +453,7 @@ final class SlurmRunState: @unchecked Sendable {
     var cancelSent = false
     var lastQueue = Date.distantPast
 
-    init(plan: ExecutionPlan, source: StageSource) {
+    init(plan: ExecutionPlan, source: SlurmRunSpec.Source) {
         self.plan = plan
         folder = SlurmRunFolder(workspace: plan.workspace, runID: plan.runID)
         let numbers = Dictionary(uniqueKeysWithValues: plan.stages.enumerated().map { ($0.element.id, $0.offset) })

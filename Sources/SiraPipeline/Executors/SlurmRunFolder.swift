@@ -6,6 +6,7 @@ import SiraIO
 ///
 /// ```
 /// run.json                     SlurmRunSpec: how to rebuild the stages, stage numbers, dependencies
+/// manifest.yaml                a byte copy of the run's manifest (manifest runs)
 /// jobs/<n>-<label>.sh          the job scripts, as submitted
 /// results/<stage>.<attempt>.json   StageExecResult, written atomically by the job as its last act
 /// metrics/<stage>.<attempt>.jsonl  metric points the stage reported while running
@@ -20,6 +21,7 @@ struct SlurmRunFolder: Sendable {
 
     var url: URL { workspace.dataFolder.appendingPathComponent("slurm").appendingPathComponent(String(runID)) }
     var specURL: URL { url.appendingPathComponent("run.json") }
+    var manifestURL: URL { url.appendingPathComponent("manifest.yaml") }
     var scriptsFolder: URL { url.appendingPathComponent("jobs") }
     var resultsFolder: URL { url.appendingPathComponent("results") }
 
@@ -42,6 +44,20 @@ struct SlurmRunFolder: Sendable {
             try fm.createDirectory(at: url.appendingPathComponent(sub), withIntermediateDirectories: true)
         }
         try AtomicFile.write(try JSONEncoder.pipeline.encode(spec), to: specURL)
+    }
+
+    /// The run's stages, rebuilt from `run.json` (and the manifest copy) in any process.
+    func stages(_ spec: SlurmRunSpec) throws -> [any PipelineStage] {
+        switch spec.source {
+        case let .probe(p):
+            return p.stages()
+        case let .manifest(file, sha256):
+            let manifest = try ManifestLoader.load(manifestURL, displayPath: file)
+            guard manifest.sha256 == sha256 else {
+                throw StageFailure("\(workspace.relative(manifestURL)) does not match the manifest the run was submitted with")
+            }
+            return try PipelinePlanner.plan(manifest, workspace)
+        }
     }
 
     func loadSpec() throws -> SlurmRunSpec {
@@ -93,10 +109,18 @@ struct SlurmRunSpec: Codable, Sendable, Equatable {
         var dependencies: [String]
     }
 
+    /// How the job rebuilds the stages.
+    enum Source: Codable, Sendable, Equatable {
+        /// From `manifest.yaml` in the run folder; `file` is where the manifest came from (for
+        /// messages), `sha256` the hash of its bytes.
+        case manifest(file: String, sha256: String)
+        case probe(ProbePipeline)
+    }
+
     var runID: Int64
     var pipeline: String
     var toolVersion: String
-    var source: StageSource
+    var source: Source
     /// Stages by number (their position here).
     var stages: [Stage]
 

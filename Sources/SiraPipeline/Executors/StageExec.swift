@@ -60,7 +60,7 @@ public enum StageExec {
         }
         let stages: [any PipelineStage]
         do {
-            stages = try spec.source.stages()
+            stages = try folder.stages(spec)
         } catch {
             return finish(.failed, key: nil, error: "cannot rebuild the stages of run \(runID): \(error)")
         }
@@ -83,7 +83,7 @@ public enum StageExec {
         let progress = ProgressWriter(url: folder.progressURL(stage: number, attempt: attempt))
         let a = StageAttempt(
             stage: target, attempt: attempt, runID: runID, workspace: ws, inputs: inputs,
-            logURL: folder.logURL(stage: target.id, attempt: attempt), cancellation: cancellation,
+            logURL: folder.logURL(stage: target.id, attempt: attempt), threads: threads(), cancellation: cancellation,
             events: { event in if case let .progress(p) = event { progress.write(p) } },
             metrics: { samples in metrics.append(samples) }
         )
@@ -96,6 +96,12 @@ public enum StageExec {
         case let .failed(key, error): return finish(.failed, key: key, error: error)
         case let .cancelled(key): return finish(.cancelled, key: key, error: nil)
         }
+    }
+
+    /// The CPUs Slurm gave the job (`--cpus-per-task`), else the machine's.
+    static func threads() -> Int {
+        let env = ProcessInfo.processInfo.environment
+        return env["SLURM_CPUS_PER_TASK"].flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
     }
 
     /// `123` or, for an array element, `123_4`.

@@ -12,15 +12,19 @@ public struct RunOptions: Sendable {
     /// How another process rebuilds this run's stages (a Slurm job running `stage-exec`); nil
     /// when the stages exist only in this process (the local executor needs nothing else).
     public var source: StageSource?
+    /// Runs this run's stages instead of the session's executor (`run --executor`, a manifest's
+    /// `executor: slurm`).
+    public var executor: StageExecutor?
 
     public init(jobs: Int? = nil, retries: Int? = nil, trigger: String = "manual", heartbeatInterval: Double = 5, backoff: Double = 2,
-                source: StageSource? = nil) {
+                source: StageSource? = nil, executor: StageExecutor? = nil) {
         self.jobs = jobs
         self.retries = retries
         self.trigger = trigger
         self.heartbeatInterval = heartbeatInterval
         self.backoff = backoff
         self.source = source
+        self.executor = executor
     }
 }
 
@@ -77,6 +81,7 @@ public final class WorkspaceSession: @unchecked Sendable {
         try? recorder.recordParams(run: runID, params)
         let heartbeat = Heartbeat(interval: options.heartbeatInterval) { try? recorder.heartbeat(run: runID) }
         defer { heartbeat.stop() }
+        let executor = options.executor ?? self.executor
         let scheduler: Scheduler
         let flag: CancellationFlag
         do {

@@ -7,6 +7,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the product's speed figures against peers on this machine.",
         subcommands: [
+            BenchKernelsCommand.self,
             BenchPackageCommand.self,
             BenchTrainCommand.self,
             BenchWatchCommand.self,

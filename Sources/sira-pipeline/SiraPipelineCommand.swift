@@ -21,6 +21,8 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,
+            ScoreCommand.self,
+            GenerateCommand.self,
             BenchCommand.self,
             StageExecCommand.self,
         ]

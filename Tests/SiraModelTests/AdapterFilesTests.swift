@@ -82,3 +82,53 @@ import Testing
         #expect(result["keys"] as? [String] == set.parameters.map(\.name).sorted())
     }
 }
+
+@Suite struct AdapterAttachTests {
+    static let llama = LlamaConfig(hiddenSize: 16, intermediateSize: 24, numHiddenLayers: 2, numAttentionHeads: 2,
+                                   numKeyValueHeads: 1, vocabSize: 29, maxPositionEmbeddings: 32)
+
+    func logits(_ model: LlamaModel) -> [Float] {
+        model.logits(tokens: [1, 5, 9, 2, 7, 3], batch: 1, seq: 6).array
+    }
+
+    @Test(arguments: [AdapterType.lora, .sira])
+    func savedAdapterReattachesWithIdenticalLogits(_ type: AdapterType) throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let model = LlamaModel(config: Self.llama, seed: 1)
+        model.setTrainable(false)
+        let set = try AdapterSet(config: AdapterConfig(type: type, r: 2, loraAlpha: 4, numExperts: 3, topK: 2), seed: 5)
+        set.attach(to: model)
+        var rng = Xoshiro256(seed: 6)
+        for p in set.parameters where p.name.contains("lora_B") { fillRandom(p.value, scale: 0.5, rng: &rng) }
+        let expected = logits(model)
+        let url = type == .lora ? folder.appendingPathComponent("peft") : folder.appendingPathComponent("a.safetensors")
+        if type == .lora { try AdapterFiles.exportPEFT(set, to: url) } else { try AdapterFiles.write(set, to: url) }
+
+        let other = LlamaModel(config: Self.llama, seed: 1)
+        other.setTrainable(false)
+        let plain = logits(other)
+        let loaded = try AdapterFiles.attach(from: url, to: other)
+        if type == .lora {
+            // PEFT's config carries only what a LoRA needs.
+            #expect(loaded.config.type == .lora && loaded.config.r == 2 && loaded.config.loraAlpha == 4
+                    && loaded.config.targetModules == set.config.targetModules)
+        } else {
+            #expect(loaded.config == set.config)
+        }
+        #expect(logits(other) == expected)
+        #expect(plain != expected, "the adapter changes the logits")
+    }
+
+    @Test func aMismatchedAdapterLeavesThePlainModel() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("a.safetensors")
+        let set = try AdapterSet(config: AdapterConfig(type: .lora, r: 2), seed: 1)
+        _ = set.make(layer: 0, module: "q_proj", inFeatures: 16, outFeatures: 16)
+        try AdapterFiles.write(set, to: url)
+        let model = LlamaModel(config: Self.llama, seed: 1)
+        #expect { try AdapterFiles.attach(from: url, to: model) } throws: { "\($0)".contains(url.path) }
+        #expect(model.adapters.isEmpty)
+    }
+}

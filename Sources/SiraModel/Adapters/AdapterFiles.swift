@@ -101,3 +101,35 @@ public enum AdapterFiles {
         }
     }
 }
+
+extension AdapterFiles {
+    /// Loads an adapter and hooks it into `model`: `url` is either a file written by `write` (its
+    /// config travels in the metadata) or a PEFT LoRA folder (`adapter_config.json` +
+    /// `adapter_model.safetensors`). Replaces any adapters attached before; on error the model is
+    /// left without adapters rather than with half-loaded ones.
+    @discardableResult
+    public static func attach(from url: URL, to model: LlamaModel) throws -> AdapterSet {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw SafetensorsError(path: url.path, tensor: nil, reason: "no such file or folder")
+        }
+        let config: AdapterConfig, weights: URL
+        if isFolder.boolValue {
+            let configURL = url.appendingPathComponent("adapter_config.json")
+            weights = url.appendingPathComponent("adapter_model.safetensors")
+            do { config = try JSONDecoder().decode(AdapterConfig.self, from: Data(contentsOf: configURL)) } catch {
+                throw SafetensorsError(path: configURL.path, tensor: nil, reason: "\(error)")
+            }
+        } else {
+            weights = url
+            config = try self.config(of: url)
+        }
+        let set = try AdapterSet(config: config, seed: 0)
+        set.attach(to: model)
+        do { try load(into: set, from: weights) } catch {
+            model.detachAdapters()
+            throw error
+        }
+        return set
+    }
+}

@@ -87,10 +87,13 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         return reports
     }
 
-    /// One optimizer step over `gradientAccumulation` micro-batches.
+    /// One optimizer step over `gradientAccumulation` micro-batches. Throws `nonFinite` (and
+    /// leaves the weights, moments and step unchanged) when the loss or the gradient is NaN or
+    /// infinite; the random stream and the source are rewound, so the step can be retried.
     public func trainStep() throws -> TrainingStepReport {
         let start = DispatchTime.now().uptimeNanoseconds
         let micro = config.gradientAccumulation
+        let rngBefore = rng, cursorBefore = source.cursor
         var lossSum = 0.0, auxSum = 0.0, tokens = 0
         var router: RouterStatistics?
         for _ in 0..<micro {
@@ -112,6 +115,13 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             clipGradNorm(grads, maxNorm: Float(maxNorm))
         } else {
             globalGradNorm(grads.map { UnsafeBufferPointer($0) })
+        }
+        guard lossSum.isFinite, norm.isFinite else {
+            // Never let a NaN or an overflow into the weights or the saved state.
+            for p in parameters { p.grad!.zero() }
+            rng = rngBefore
+            try source.restore(cursorBefore)
+            throw TrainerError.nonFinite(step: step + 1, loss: lossSum / Double(micro), gradNorm: Double(norm))
         }
         let lr = config.learningRate(at: step)
         for (i, p) in parameters.enumerated() {

@@ -227,4 +227,35 @@ final class DaemonHarness: @unchecked Sendable {
         #expect(Set(all.map(\.1)).count == all.count)
         #expect(all.count <= firstRuns.count + 1) // at most a tick that became due meanwhile
     }
+
+    @Test func twoHundredFilesAtOnceAreEachRoutedOnceAndShareFewRuns() throws {
+        let h = try DaemonHarness()
+        let d = h.daemon()
+        try d.start()
+        defer { d.stop() }
+        let staging = h.tw.url.appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        for i in 0 ..< 200 {
+            try Data("{\"text\": \"\(i)\"}\n".utf8).write(to: staging.appendingPathComponent("sentiment-\(i).jsonl"))
+        }
+        for i in 0 ..< 200 {
+            #expect(rename(staging.appendingPathComponent("sentiment-\(i).jsonl").path, h.inbox.appendingPathComponent("sentiment-\(i).jsonl").path) == 0)
+        }
+        #expect(h.complete.wait(timeout: 20) { $0.count >= 200 })
+        #expect(h.finished.wait(timeout: 20) { !$0.isEmpty })
+        // settle: no request waiting, every started run finished
+        let end = Date().addingTimeInterval(20)
+        while Date() < end, !(d.queued.isEmpty && h.started.all.count == h.finished.all.count) { usleep(20_000) }
+        usleep(300_000)
+        #expect(h.complete.all.count == 200 && Set(h.complete.all).count == 200)
+        // files arriving while a run waits join it: far fewer runs than files, and together they
+        // covered every content exactly as the inbox holds it
+        let runs = try h.store().runs(RunFilter(pipeline: "demo"))
+        #expect(runs.count >= 1 && runs.count <= 5)
+        let covered = try runs.flatMap { run in
+            (try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value ?? "").split(separator: ",").map(String.init)
+        }
+        let expected = Set((0 ..< 200).map { ContentHash.sha256("{\"text\": \"\($0)\"}\n") })
+        #expect(Set(covered) == expected)
+    }
 }

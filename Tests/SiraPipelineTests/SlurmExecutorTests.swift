@@ -184,6 +184,30 @@ extension SlurmExecutorTests {
     }
 }
 
+extension SlurmExecutorTests {
+    /// A rerun of an unchanged pipeline submits nothing: every stage is found in the cache the
+    /// first run filled, on Slurm as locally (and the local executor reuses what Slurm built).
+    @Test func anUnchangedRerunSubmitsNoJobs() throws {
+        try SlurmTestCluster.requireRunning()
+        let probe = ProbePipeline(tasks: ["p", "q r"], seed: 9)
+        let ws = HostileWorkspace()
+        let first = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        #expect(first.status == .succeeded)
+        #expect(first.count(.succeeded) == first.stages.count)
+        let started = Date()
+        let again = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(again.status == .succeeded)
+        #expect(again.count(.cached) == again.stages.count)
+        #expect(seconds < 5, "\(seconds) s")
+        let folder = SlurmRunFolder(workspace: ws.workspace, runID: again.runID)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.scriptsFolder.path).isEmpty)
+        let local = try runProbe(probe, in: ws.workspace, executor: LocalExecutor(), retries: 0)
+        #expect(local.count(.cached) == local.stages.count)
+        for s in first.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
+    }
+}
+
 final class SessionBox: @unchecked Sendable {
     private let lock = NSLock()
     private var session: WorkspaceSession?

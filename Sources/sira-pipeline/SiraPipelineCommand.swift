@@ -15,12 +15,15 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScheduleCommand.self,
             WatchCommand.self,
             IngestCommand.self,
+            TokenizerCommand.self,
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,
+            ScoreCommand.self,
+            GenerateCommand.self,
             BenchCommand.self,
         ]
     )

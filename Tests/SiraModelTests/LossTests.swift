@@ -66,3 +66,30 @@ private func reference(_ model: LlamaModel, _ batch: TokenBatch) -> (nll: Double
     #expect(abs(got.nllSum - want.nll) < 1e-5 * want.nll)
     #expect(got.tokens == want.tokens && got.correct == want.correct)
 }
+
+@Test(arguments: [AdapterType.lora, .sira])
+func aSavedAdapterReattachedFromDiskScoresExactlyTheSame(type: AdapterType) throws {
+    let dir = try scratchFolder("adapter")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let batch = randomBatch(batch: 2, seq: 9, vocab: 37, seed: 71)
+    let model = tinyModel(tied: false, seed: 61)
+    let base = model.loss(batch)
+    let set = try AdapterSet(config: AdapterConfig(type: type, r: 3, loraAlpha: 6, numExperts: 4, topK: 2), seed: 5)
+    set.attach(to: model)
+    var rng = LlamaRandom(seed: 1)
+    for p in set.parameters { for i in 0..<p.value.count { p.value[i] = Float(rng.nextNormal()) * 0.3 } }
+    let adapted = model.loss(batch)
+    #expect(abs(adapted.nllSum - base.nllSum) > 1e-3)
+    let file = dir.appendingPathComponent("adapter.safetensors")
+    try AdapterFiles.write(set, to: file)
+    let fresh = tinyModel(tied: false, seed: 61)
+    try AdapterFiles.attach(from: file, to: fresh)
+    #expect(fresh.adapters.count == model.adapters.count)
+    #expect(fresh.loss(batch).nllSum == adapted.nllSum)
+    if type == .lora {
+        try AdapterFiles.exportPEFT(set, to: dir.appendingPathComponent("peft"))
+        let viaPEFT = tinyModel(tied: false, seed: 61)
+        try AdapterFiles.attach(from: dir.appendingPathComponent("peft"), to: viaPEFT)
+        #expect(viaPEFT.loss(batch).nllSum == adapted.nllSum)
+    }
+}

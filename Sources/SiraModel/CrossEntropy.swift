@@ -36,7 +36,8 @@ func crossEntropyRows(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int
         var mx8 = SIMD8<Float>(repeating: -.infinity)
         var j = 0
         while j < vectorEnd {
-            mx8 = pointwiseMax(mx8, UnsafeRawPointer(z + j).loadUnaligned(as: SIMD8<Float>.self))
+            let v = UnsafeRawPointer(z + j).loadUnaligned(as: SIMD8<Float>.self)
+            mx8.replace(with: v, where: v .> mx8)
             j &+= 8
         }
         var mx = mx8.max()

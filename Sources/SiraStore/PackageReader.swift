@@ -124,16 +124,19 @@ extension SiraPackage {
             if keep, entry.size > 16 << 20 {
                 throw EntryFailure(entry: entry.name, problem: .manifest("larger than 16 MiB"))
             }
+            // Large members are hashed on a second thread while this one decompresses.
+            let pipelined = entry.size >= 4 << 20 ? PipelinedHasher() : nil
             var hasher = StreamHasher()
             var kept: [UInt8] = []
             let fd = try folder.map { try createMember(entry.name, in: $0) } ?? -1
             defer { if fd >= 0 { close(fd) } }
             try tar.readData { chunk in
-                hasher.update(chunk)
+                if let pipelined { pipelined.update(chunk) } else { hasher.update(chunk) }
                 if keep { kept.append(contentsOf: chunk) }
                 if fd >= 0 { try writeAll(fd, chunk, path: pkg) }
             }
-            scan.files.append(PackagedFile(name: entry.name, bytes: entry.size, sha256: hasher.finalize()))
+            let digest = pipelined?.finalize() ?? hasher.finalize()
+            scan.files.append(PackagedFile(name: entry.name, bytes: entry.size, sha256: digest))
             if entry.name == manifestName { scan.manifestBytes = kept }
             if entry.name == checksumsName { scan.sumsBytes = kept }
         }

@@ -30,6 +30,9 @@ struct BenchTokenizerCommand: ParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
+    @Option(help: "Keep the generated files (corpus as JSONL and CSV, tokenizer.json) in this folder.")
+    var keep: String?
+
     func validate() throws {
         guard corpusMB >= 1, repeats >= 1, vocabSize > 256 + SpecialTokens.all.count else {
             throw ValidationError("--corpus-mb and --repeats must be at least 1, --vocab-size above \(256 + SpecialTokens.all.count)")
@@ -37,9 +40,10 @@ struct BenchTokenizerCommand: ParsableCommand {
     }
 
     func run() throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sira-bench-tokenizer-\(UUID().uuidString)")
+        let dir = keep.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("sira-bench-tokenizer-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
+        defer { if keep == nil { try? FileManager.default.removeItem(at: dir) } }
         let cores = ProcessInfo.processInfo.activeProcessorCount
 
         let texts = SyntheticCorpus.paragraphs(bytes: corpusMB << 20)

@@ -25,6 +25,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScoreCommand.self,
             GenerateCommand.self,
             BenchCommand.self,
+            StageExecCommand.self,
         ]
     )
 }

@@ -18,6 +18,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
+            ReportCommand.self,
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,

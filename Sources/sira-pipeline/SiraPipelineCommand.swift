@@ -15,6 +15,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScheduleCommand.self,
             WatchCommand.self,
             IngestCommand.self,
+            TokenizerCommand.self,
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
@@ -25,6 +26,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScoreCommand.self,
             GenerateCommand.self,
             BenchCommand.self,
+            StageExecCommand.self,
         ]
     )
 }

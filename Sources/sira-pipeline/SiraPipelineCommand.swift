@@ -26,6 +26,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             GenerateCommand.self,
             BenchCommand.self,
             StageExecCommand.self,
+            SlurmCheckCommand.self,
         ]
     )
 }

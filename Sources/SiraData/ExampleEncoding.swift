@@ -1,0 +1,32 @@
+/// An example as the trainer sees it: token ids and, per token, whether the loss scores it.
+public struct EncodedExample: Sendable, Equatable {
+    public var tokens: [Int32]
+    /// 1 where the token is a target the loss scores (completion and eos), 0 elsewhere (bos,
+    /// prompt). mask[i] refers to predicting tokens[i] from the tokens before it.
+    public var mask: [UInt8]
+
+    public init(tokens: [Int32], mask: [UInt8]) {
+        self.tokens = tokens
+        self.mask = mask
+    }
+}
+
+extension BPETokenizer {
+    /// `[bos] + prompt + completion + [eos]`, prompt and completion encoded separately (so the
+    /// boundary is exact), with bos and prompt masked out and completion and eos scored. A
+    /// tokenizer without bos/eos leaves them out.
+    public func encode(_ example: Example) -> EncodedExample {
+        pool.withState { state in
+            var tokens: [Int32] = []
+            tokens.reserveCapacity(example.byteCount / 3 + 8)
+            if bosID >= 0 { tokens.append(Int32(bosID)) }
+            encode(example.prompt, into: &tokens, state: state)
+            let promptEnd = tokens.count
+            encode(example.completion, into: &tokens, state: state)
+            if eosID >= 0 { tokens.append(Int32(eosID)) }
+            var mask = [UInt8](repeating: 1, count: tokens.count)
+            for i in 0 ..< promptEnd { mask[i] = 0 }
+            return EncodedExample(tokens: tokens, mask: mask)
+        }
+    }
+}

@@ -8,6 +8,7 @@ struct BenchCommand: ParsableCommand {
         abstract: "Measure the product's speed figures against peers on this machine.",
         subcommands: [
             BenchPackageCommand.self,
+            BenchPipelineCommand.self,
             BenchWatchCommand.self,
         ]
     )

@@ -13,6 +13,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             RunCommand.self,
             ValidateCommand.self,
             ScheduleCommand.self,
+            WatchCommand.self,
             IngestCommand.self,
             RunsCommand.self,
             ShowCommand.self,

@@ -2,7 +2,7 @@ import Foundation
 
 /// What a schedule does about ticks that fell due while nothing was running (the machine was off,
 /// the daemon stopped, a nightly cron job did not start). Written `catchup: skip | once | all` in a
-/// manifest, with `catchup_max` bounding `all`.
+/// manifest, with `max_catchup` bounding `all`.
 ///
 /// A tick is *on time* if it fell due within the grace window before now; on-time ticks always run.
 /// Older ones are *missed*:
@@ -23,14 +23,14 @@ public enum CatchUpPolicy: Sendable, Hashable, CustomStringConvertible {
     public init(parsing text: String, max: Int? = nil) throws {
         switch text.lowercased() {
         case "skip", "none":
-            guard max == nil else { throw CatchUpPolicyError(message: "catchup_max only applies to `catchup: all`, not `\(text)`") }
+            guard max == nil else { throw CatchUpPolicyError(message: "max_catchup only applies to `catchup: all`, not `\(text)`") }
             self = .skip
         case "once", "latest":
-            guard max == nil else { throw CatchUpPolicyError(message: "catchup_max only applies to `catchup: all`, not `\(text)`") }
+            guard max == nil else { throw CatchUpPolicyError(message: "max_catchup only applies to `catchup: all`, not `\(text)`") }
             self = .once
         case "all":
             let bound = max ?? Self.defaultMaximum
-            guard bound >= 1 else { throw CatchUpPolicyError(message: "catchup_max must be at least 1, got \(bound)") }
+            guard bound >= 1 else { throw CatchUpPolicyError(message: "max_catchup must be at least 1, got \(bound)") }
             self = .all(max: bound)
         default:
             throw CatchUpPolicyError(message: "catchup must be skip, once or all, got \"\(text)\"")

@@ -74,7 +74,7 @@ struct EvaluateStage: PipelineStage {
                 let prompt = encoder.promptTokens(e.prompt)
                 let room = model.config.maxPositionEmbeddings - prompt.count
                 let produced = room > 0 ? model.generate(prompt: prompt, maxTokens: min(evaluate.maxNewTokens, room), stop: [tokenizer.eos]) : []
-                let text = tokenizer.decode(produced)
+                let text = tokenizer.text(of: produced)
                 let match = Self.normalized(text) == Self.normalized(e.completion)
                 if match { matches += 1 }
                 lines += Array(Self.predictionLine(prompt: e.prompt, expected: e.completion, generated: text, match: match).utf8)

@@ -7,7 +7,8 @@ protocol StageTokenizer: Sendable {
     var eos: Int { get }
     var pad: Int { get }
     func encode(_ text: String) -> [Int]
-    func decode(_ ids: [Int]) -> String
+    /// Text of generated ids, special tokens dropped.
+    func text(of ids: [Int]) -> String
 }
 
 /// How an example becomes tokens everywhere in the pipeline (training, evaluation, generation):

@@ -67,7 +67,8 @@ struct BaseStage: PipelineStage {
                                                        schedule: .cosine, weightDecay: 0.01, gradClip: 1, seed: b.seed),
                     stateURL: context.workFolder.appendingPathComponent("pretrain.state")
                 )
-                let outcome = try TrainingLoop(context: context, saveEvery: max(1, b.pretrainSteps / 10), prefix: "pretrain").run(trainer)
+                let outcome = try TrainingLoop(context: context, saveEvery: max(1, b.pretrainSteps / 10), prefix: "pretrain",
+                                           tokensPerStep: b.batch * b.seqLen).run(trainer)
                 metrics["pretrain.loss"] = outcome.finalLoss
                 metrics["pretrain.tokens_per_second"] = outcome.tokensPerSecond
                 context.log(String(format: "pretrained %d steps: loss %.4f, %.0f tokens/s", b.pretrainSteps, outcome.finalLoss, outcome.tokensPerSecond))

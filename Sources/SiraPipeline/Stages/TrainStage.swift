@@ -46,7 +46,8 @@ struct TrainStage: PipelineStage {
             stateURL: context.workFolder.appendingPathComponent("trainer.state")
         )
         context.log("\(variant.name) (\(variant.architecture.rawValue)) on \(tasks.joined(separator: ", ")): \(examples.count) examples, \(adapters.parameters.reduce(0) { $0 + $1.value.count }) adapter weights")
-        let outcome = try TrainingLoop(context: context, saveEvery: train.saveEvery, prefix: "train").run(trainer)
+        let outcome = try TrainingLoop(context: context, saveEvery: train.saveEvery, prefix: "train",
+                                   tokensPerStep: train.batch * train.seqLen).run(trainer)
         try AdapterFiles.write(adapters, to: context.outputFolder, metadata: [
             "format": "pt", "sira.variant": variant.name, "sira.tasks": tasks.joined(separator: ","),
         ])

@@ -40,6 +40,7 @@ let package = Package(
         .target(name: "SiraStore", dependencies: [
             "CZstd", "SiraIO",
             .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "SiraPipeline", dependencies: [
             "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",

@@ -1,5 +1,7 @@
+import Foundation
+
 /// An example as the trainer sees it: token ids and, per token, whether the loss scores it.
-public struct EncodedExample: Sendable, Equatable {
+public struct TokenizedExample: Sendable, Equatable {
     public var tokens: [Int32]
     /// 1 where the token is a target the loss scores (completion and eos), 0 elsewhere (bos,
     /// prompt). mask[i] refers to predicting tokens[i] from the tokens before it.
@@ -9,13 +11,17 @@ public struct EncodedExample: Sendable, Equatable {
         self.tokens = tokens
         self.mask = mask
     }
+
+    /// Index of the first scored token (tokens.count if none): for a prompt/completion example,
+    /// 1 + the prompt's length.
+    public var scoredFrom: Int { mask.firstIndex(of: 1) ?? mask.count }
 }
 
 extension BPETokenizer {
     /// `[bos] + prompt + completion + [eos]`, prompt and completion encoded separately (so the
     /// boundary is exact), with bos and prompt masked out and completion and eos scored. A
     /// tokenizer without bos/eos leaves them out.
-    public func encode(_ example: Example) -> EncodedExample {
+    public func encode(_ example: Example) -> TokenizedExample {
         pool.withState { state in
             var tokens: [Int32] = []
             tokens.reserveCapacity(example.byteCount / 3 + 8)
@@ -26,7 +32,26 @@ extension BPETokenizer {
             if eosID >= 0 { tokens.append(Int32(eosID)) }
             var mask = [UInt8](repeating: 1, count: tokens.count)
             for i in 0 ..< promptEnd { mask[i] = 0 }
-            return EncodedExample(tokens: tokens, mask: mask)
+            return TokenizedExample(tokens: tokens, mask: mask)
         }
+    }
+}
+
+extension BPETokenizer {
+    /// Encodes many examples on `threads` threads; results in input order.
+    public func encodeBatch(examples: [Example], threads: Int = ProcessInfo.processInfo.activeProcessorCount) -> [TokenizedExample] {
+        var results = [TokenizedExample](repeating: TokenizedExample(tokens: [], mask: []), count: examples.count)
+        let workers = max(1, min(threads, examples.count))
+        results.withUnsafeMutableBufferPointer { buffer in
+            let out = UnsafeSendable(buffer)
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                var i = w
+                while i < examples.count {
+                    out.value[i] = encode(examples[i])
+                    i += workers
+                }
+            }
+        }
+        return results
     }
 }

@@ -61,36 +61,69 @@ public func sgemmGrouped(_ transB: Transpose, rowCounts: [Int], n: Int, k: Int,
     sgemmGrouped(.noTranspose, transB, problems: problems, alpha: alpha, beta: beta, threads: threads)
 }
 
-/// Splits the grouped work into row blocks, each run by one thread from start to end. Blocks are
-/// cut so each thread gets about the same number of multiply-adds.
-func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int) {
-    var work: [(problem: Int, rows: Range<Int>)] = []
-    for (index, g) in problems.enumerated() where g.m > 0 && g.n > 0 {
+/// Splits the grouped work over threads by cost: each problem is cut into row tiles (6 rows on
+/// the blocked path, 8 on the narrow path; a problem whose C has one row or at most 8 rows stays
+/// whole), tiles are laid end to end, and thread `t` takes the tiles whose cumulative
+/// multiply-add count falls in its `1/threads` share. Each thread runs the single-threaded kernel
+/// of the problem's own path on its row ranges, so results equal a plain `sgemm` of each problem.
+func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: GemmBlocking = .zen3) {
+    var live: [GemmOperands] = []
+    for g in problems where g.m > 0 && g.n > 0 {
         if g.alpha == 0 || g.k == 0 {
             scaleMatrix(g.c, rows: g.m, cols: g.n, ld: g.ldc, beta: g.beta)
-            continue
+        } else {
+            live.append(g)
         }
-        work.append((index, 0..<g.m))
     }
-    if work.isEmpty { return }
-    let cost = work.map { Double(problems[$0.problem].n) * Double(problems[$0.problem].k) }
-    let total = zip(work, cost).reduce(0.0) { $0 + Double($1.0.rows.count) * $1.1 }
-    let chunks = threads
-    // Thread t takes the rows whose cumulative cost falls in [t, t+1) * total / chunks.
+    if live.isEmpty { return }
+    let tileRows = live.map { g -> Int in
+        switch GemmPath(g) {
+        case .gemv: return g.m
+        case .narrow: return g.n <= 8 ? narrowMR : g.m
+        case .blocked: return gemmMR
+        }
+    }
+    let tiles = zip(live, tileRows).map { ($0.m + $1 - 1) / $1 }
+    // A tile's cost: its multiply-adds, plus a fixed overhead so empty-ish tiles are not free.
+    let tileCost = zip(live, tileRows).map { Double(min($0.m, $1)) * Double($0.n) * Double($0.k) + 4096 }
+    let total = zip(tiles, tileCost).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+    let chunks = max(1, min(threads, tiles.reduce(0, +)))
+    let shared = UncheckedSendable(live)
     parallelFor(chunks, threads: chunks) { t in
+        let live = shared.value
         let lo = total * Double(t) / Double(chunks), hi = total * Double(t + 1) / Double(chunks)
         var start = 0.0
-        for (w, perRow) in zip(work, cost) {
-            let rows = w.rows.count
-            let end = start + Double(rows) * perRow
+        for (index, g) in live.enumerated() {
+            let end = start + Double(tiles[index]) * tileCost[index]
             if end > lo && start < hi {
-                let first = max(0, Int(((lo - start) / perRow).rounded()))
-                let last = min(rows, Int(((hi - start) / perRow).rounded()))
+                // Tile i belongs to the thread whose share holds its start cost.
+                let first = max(0, Int(((lo - start) / tileCost[index]).rounded(.up)))
+                let last = t == chunks - 1 ? tiles[index] : min(tiles[index], Int(((hi - start) / tileCost[index]).rounded(.up)))
                 if first < last {
-                    gemmRowsSimple(problems[w.problem], rows: first..<last)
+                    gemmRowsSingleThread(g, rows: (first * tileRows[index])..<min(g.m, last * tileRows[index]), blocking: blocking)
                 }
             }
             start = end
         }
+    }
+}
+
+/// Rows `rows` of one problem on the calling thread, on the problem's own path.
+func gemmRowsSingleThread(_ g: GemmOperands, rows: Range<Int>, blocking: GemmBlocking) {
+    switch GemmPath(g) {
+    case .gemv:
+        gemv(g, threads: 1)
+    case .narrow:
+        if g.n > 8 {
+            gemmNarrow(g, threads: 1)   // m <= 8: rows are the whole problem
+            return
+        }
+        let problem = NarrowGemm(g)
+        GemmScratch.withBuffer(count: problem.k * 8) { packed in
+            problem.packB(into: packed)
+            problem.run(rows: rows, packedB: packed)
+        }
+    case .blocked:
+        gemmBlockedRows(g, rows: rows, blocking: blocking)
     }
 }

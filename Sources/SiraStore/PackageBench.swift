@@ -17,6 +17,12 @@ public struct PackageBenchResult: Codable, Sendable {
     public var packageMBps: Double
     public var verifyMBps: Double
     public var extractMBps: Double
+    /// CPU seconds (user + system, all threads) of the best run: on a shared machine, MB per
+    /// CPU-second says what the code costs when wall time says how busy the machine was.
+    public var packageCPUSeconds: Double
+    public var verifyCPUSeconds: Double
+    public var peerTarCreateCPUSeconds: Double?
+    public var peerTarExtractCPUSeconds: Double?
     /// `tar --zstd -cf` of the same files (`zstd -<level>`), and `tar --zstd -xOf` to a pipe
     /// (decompress + untar, no hashing); nil when the tools are missing.
     public var peerTarCreateMBps: Double?
@@ -44,11 +50,11 @@ public enum PackageBench {
                      PackageFile(name: "tokenizer.json", source: tokenizer)]
         let pkg = folder.appendingPathComponent("bench.sira")
         var written: PackageWriteResult?
-        let write = try best(repeats) {
+        let (write, writeCPU) = try best(repeats) {
             written = try SiraPackage.write(to: pkg, manifest: manifest, files: files, level: level, workers: workers)
         }
-        let verify = try best(repeats) { _ = try SiraPackage.verify(pkg) }
-        let extract = try best(repeats) {
+        let (verify, verifyCPU) = try best(repeats) { _ = try SiraPackage.verify(pkg) }
+        let (extract, _) = try best(repeats) {
             let x = try SiraPackage.extract(pkg, into: folder.appendingPathComponent("x"))
             try fm.removeItem(at: x.folder)
         }
@@ -56,28 +62,45 @@ public enum PackageBench {
         func mbps(_ seconds: Double?) -> Double? { seconds.map { Double(payload) / 1e6 / $0 } }
 
         let peerPkg = folder.appendingPathComponent("peer.tar.zst")
-        let peerCreate = try? best(repeats) {
+        let peerCreate = try? best(repeats, children: true) {
             try tool(["tar", "-I", "zstd -\(level) -q", "-cf", peerPkg.path, "-C", folder.path,
                       "adapter.safetensors", "tokenizer.json"])
         }
-        let peerExtract = try? best(repeats) {
+        let peerExtract = try? best(repeats, children: true) {
             try tool(["tar", "-I", "zstd -q", "-xOf", peerPkg.path])
         }
         return PackageBenchResult(
             payloadBytes: payload, packageBytes: written!.packageBytes, level: level, workers: workers, repeats: repeats,
             packageSeconds: write, verifySeconds: verify, extractSeconds: extract,
             packageMBps: mbps(write)!, verifyMBps: mbps(verify)!, extractMBps: mbps(extract)!,
-            peerTarCreateMBps: mbps(peerCreate), peerTarExtractMBps: mbps(peerExtract))
+            packageCPUSeconds: writeCPU, verifyCPUSeconds: verifyCPU,
+            peerTarCreateCPUSeconds: peerCreate?.1, peerTarExtractCPUSeconds: peerExtract?.1,
+            peerTarCreateMBps: mbps(peerCreate?.0), peerTarExtractMBps: mbps(peerExtract?.0))
     }
 
-    private static func best(_ repeats: Int, _ body: () throws -> Void) throws -> Double {
-        var best = Double.infinity
+    /// (wall seconds, CPU seconds) of the fastest of `repeats` runs; CPU of this process, or of
+    /// its finished children when `children`.
+    private static func best(_ repeats: Int, children: Bool = false, _ body: () throws -> Void) throws -> (Double, Double) {
+        var best = (Double.infinity, 0.0)
         for _ in 0 ..< max(1, repeats) {
+            let cpu0 = cpuSeconds(children)
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
-            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            if wall < best.0 { best = (wall, cpuSeconds(children) - cpu0) }
         }
         return best
+    }
+
+    private static func cpuSeconds(_ children: Bool) -> Double {
+        var usage = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t((children ? RUSAGE_CHILDREN : RUSAGE_SELF).rawValue), &usage)
+        #else
+        getrusage(children ? RUSAGE_CHILDREN : RUSAGE_SELF, &usage)
+        #endif
+        func s(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
     }
 
     /// Runs a tool with its output discarded; throws on a non-zero exit.

@@ -61,41 +61,25 @@ extension SiraPackage {
         do { mapped = try MappedFile(url) } catch {
             throw PackageError(package: pkg, entry: nil, problem: .io("\(error)"))
         }
-        let zstd: ZstdReader
-        do { zstd = try ZstdReader(mapped.bytes) } catch let e as ZstdError {
-            throw PackageError(package: pkg, entry: nil, problem: .zstd(e.message))
-        }
-        let tar = TarReader(source: zstd, limit: limits.bound(compressedBytes: mapped.count), maxEntries: limits.maxEntries)
-        var files: [PackagedFile] = []
-        var manifestBytes: [UInt8]?, sumsBytes: [UInt8]?
+        var read = MemberScan()
         do {
-            while let entry = try tar.next() {
-                let keep = entry.name == manifestName || entry.name == checksumsName
-                if keep, entry.size > 16 << 20 {
-                    throw EntryFailure(entry: entry.name, problem: .manifest("larger than 16 MiB"))
-                }
-                var hasher = ContentHasher()
-                var kept: [UInt8] = []
-                let fd = try folder.map { try createMember(entry.name, in: $0) } ?? -1
-                defer { if fd >= 0 { close(fd) } }
-                try tar.readData { chunk in
-                    hasher.update(chunk)
-                    if keep { kept.append(contentsOf: chunk) }
-                    if fd >= 0 { try writeAll(fd, chunk, path: pkg) }
-                }
-                files.append(PackagedFile(name: entry.name, bytes: entry.size, sha256: hasher.finalize()))
-                if entry.name == manifestName { manifestBytes = kept }
-                if entry.name == checksumsName { sumsBytes = kept }
-            }
+            try readMembers(mapped, limits: limits, into: folder, pkg: pkg, ignoreChecksum: false, &read)
         } catch let failure as EntryFailure {
-            // A stream that breaks after SHA256SUMS was read (a corrupt byte caught by the zstd
-            // checksum at the end of the frame) is best explained by the member whose hash differs.
-            if let sumsBytes, let sums = try? parseSums(sumsBytes, pkg: pkg),
-               let mismatch = try? compare(files, sums, pkg: pkg, requireAll: false) {
-                throw mismatch
+            // A stream that breaks after SHA256SUMS was read is best explained by the member whose
+            // hash differs. When it breaks before (a single-frame archive from GNU tar, where the
+            // zstd checksum fails at the very end and libzstd returns nothing of the last block),
+            // a second pass that ignores the zstd checksum finds that member.
+            if let mismatch = firstMismatch(read, pkg: pkg) { throw mismatch }
+            if case .zstd = failure.problem {
+                var again = MemberScan()
+                if (try? readMembers(mapped, limits: limits, into: nil, pkg: pkg, ignoreChecksum: true, &again)) != nil,
+                   let mismatch = firstMismatch(again, pkg: pkg) {
+                    throw mismatch
+                }
             }
             throw PackageError(package: pkg, entry: failure.entry, problem: failure.problem)
         }
+        let (files, manifestBytes, sumsBytes) = (read.files, read.manifestBytes, read.sumsBytes)
         guard let manifestBytes else { throw PackageError(package: pkg, entry: manifestName, problem: .missingFile) }
         guard let sumsBytes else { throw PackageError(package: pkg, entry: checksumsName, problem: .missingFile) }
         let sums = try parseSums(sumsBytes, pkg: pkg)
@@ -114,7 +98,55 @@ extension SiraPackage {
         }
         if let folder { AtomicFile.syncFolder(folder) }
         return PackageContents(manifest: manifest, files: files, compressedBytes: Int64(mapped.count),
-                               decompressedBytes: tar.consumed)
+                               decompressedBytes: read.consumed)
+    }
+
+    /// What one pass over the members collected (kept as far as it got when the pass fails).
+    private struct MemberScan {
+        var files: [PackagedFile] = []
+        var manifestBytes: [UInt8]?
+        var sumsBytes: [UInt8]?
+        var consumed: Int64 = 0
+    }
+
+    /// Decompresses and walks the tar, hashing every member (and writing it into `folder` when
+    /// given); throws `EntryFailure`.
+    private static func readMembers(_ mapped: MappedFile, limits: PackageLimits, into folder: URL?, pkg: String,
+                                    ignoreChecksum: Bool, _ scan: inout MemberScan) throws {
+        let zstd: ZstdReader
+        do { zstd = try ZstdReader(mapped.bytes, ignoreChecksum: ignoreChecksum) } catch let e as ZstdError {
+            throw EntryFailure(entry: nil, problem: .zstd(e.message))
+        }
+        let tar = TarReader(source: zstd, limit: limits.bound(compressedBytes: mapped.count), maxEntries: limits.maxEntries)
+        defer { scan.consumed = tar.consumed }
+        while let entry = try tar.next() {
+            let keep = entry.name == manifestName || entry.name == checksumsName
+            if keep, entry.size > 16 << 20 {
+                throw EntryFailure(entry: entry.name, problem: .manifest("larger than 16 MiB"))
+            }
+            // Large members are hashed on a second thread while this one decompresses.
+            let pipelined = entry.size >= 4 << 20 ? PipelinedHasher() : nil
+            var hasher = StreamHasher()
+            var kept: [UInt8] = []
+            let fd = try folder.map { try createMember(entry.name, in: $0) } ?? -1
+            defer { if fd >= 0 { close(fd) } }
+            try tar.readData { chunk in
+                if let pipelined { pipelined.update(chunk) } else { hasher.update(chunk) }
+                if keep { kept.append(contentsOf: chunk) }
+                if fd >= 0 { try writeAll(fd, chunk, path: pkg) }
+            }
+            let digest = pipelined?.finalize() ?? hasher.finalize()
+            scan.files.append(PackagedFile(name: entry.name, bytes: entry.size, sha256: digest))
+            if entry.name == manifestName { scan.manifestBytes = kept }
+            if entry.name == checksumsName { scan.sumsBytes = kept }
+        }
+    }
+
+    /// The first member whose hash disagrees with SHA256SUMS, if the scan got that far.
+    private static func firstMismatch(_ scan: MemberScan, pkg: String) -> PackageError? {
+        guard let bytes = scan.sumsBytes, let sums = try? parseSums(bytes, pkg: pkg),
+              let mismatch = try? compare(scan.files, sums, pkg: pkg, requireAll: false) else { return nil }
+        return mismatch
     }
 
     /// `SHA256SUMS` as name → lowercase hex, in sha256sum's format (`<hex>  <name>`, or

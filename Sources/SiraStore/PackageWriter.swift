@@ -73,7 +73,7 @@ public enum SiraPackage {
         }
         let stamp = Int64(mtime.timeIntervalSince1970)
         var members: [PackagedFile] = []
-        var packageHasher = ContentHasher()
+        var packageHasher = StreamHasher()
         var packageBytes: Int64 = 0
         try AtomicFile.write(to: url) { handle in
             let fd = handle.fileDescriptor
@@ -96,18 +96,20 @@ public enum SiraPackage {
                 let size = Int64(mapped.count)
                 try zstd.label(file.name)
                 try tar.beginFile(name: file.name, size: size, mtime: stamp)
-                var hasher = ContentHasher()
+                // Large files are hashed on a second thread while this one compresses.
+                let background = mapped.count >= 4 << 20 ? BackgroundHash(mapped) : nil
+                var hasher = StreamHasher()
                 var offset = 0
                 let bytes = mapped.bytes
                 while offset < bytes.count {
                     let chunk = UnsafeRawBufferPointer(rebasing: bytes[offset ..< min(bytes.count, offset + (1 << 20))])
-                    hasher.update(chunk)
+                    if background == nil { hasher.update(chunk) }
                     try tar.writeData(chunk)
                     offset += chunk.count
                 }
                 try tar.endFile(size: size)
                 try zstd.endFrame()
-                let digest = hasher.finalize()
+                let digest = background?.wait() ?? hasher.finalize()
                 if file.name == manifest.tokenizer.file, digest != manifest.tokenizer.sha256 {
                     throw PackageError(package: pkg, entry: file.name, problem: .manifest(
                         "tokenizer.sha256 is \(manifest.tokenizer.sha256) but the file hashes to \(digest)"))
@@ -123,6 +125,24 @@ public enum SiraPackage {
         }
         return PackageWriteResult(files: members, inputBytes: members.reduce(0) { $0 + $1.bytes },
                                   packageBytes: packageBytes, packageSHA256: packageHasher.finalize())
+    }
+
+    /// SHA-256 of a mapped file computed on another thread; `wait` returns it.
+    private final class BackgroundHash: @unchecked Sendable {
+        private var digest = ""
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ file: MappedFile) {
+            DispatchQueue.global().async {
+                self.digest = StreamHasher.hash(file.bytes)
+                self.done.signal()
+            }
+        }
+
+        func wait() -> String {
+            done.wait()
+            return digest
+        }
     }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws {

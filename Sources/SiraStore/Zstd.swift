@@ -107,14 +107,20 @@ final class ZstdReader {
     /// The label of the frame being decoded, when our writer made it.
     private(set) var frameLabel: String?
 
-    /// `compressed` must outlive the reader.
-    init(_ compressed: UnsafeRawBufferPointer) throws {
+    /// `compressed` must outlive the reader. `ignoreChecksum` (`ZSTD_d_forceIgnoreChecksum`) is
+    /// for diagnosis only: a second pass over a stream that failed its checksum, to find which
+    /// member's bytes changed.
+    init(_ compressed: UnsafeRawBufferPointer, ignoreChecksum: Bool = false) throws {
         guard let context = ZSTD_createDCtx() else { throw ZstdError(message: "cannot allocate a decompression context") }
         self.context = context
         base = UnsafeRawPointer(compressed.baseAddress)
         total = compressed.count
         input = ZSTD_inBuffer(src: base, size: total, pos: 0)
         _ = try ZstdError.check(ZSTD_DCtx_setParameter(context, ZSTD_d_windowLogMax, 27))
+        if ignoreChecksum {
+            // ZSTD_d_forceIgnoreChecksum (experimental, hence its placeholder name in zstd.h).
+            _ = try ZstdError.check(ZSTD_DCtx_setParameter(context, ZSTD_d_experimentalParam3, 1))
+        }
     }
 
     deinit { ZSTD_freeDCtx(context) }

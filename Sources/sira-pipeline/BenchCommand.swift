@@ -7,9 +7,13 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure the product's speed figures against peers on this machine.",
         subcommands: [
+            BenchKernelsCommand.self,
             BenchPackageCommand.self,
             BenchPipelineCommand.self,
+            BenchTrainCommand.self,
             BenchWatchCommand.self,
+            BenchTokenizerCommand.self,
+            BenchModelCommand.self,
         ]
     )
 }

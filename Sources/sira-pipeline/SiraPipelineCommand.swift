@@ -15,13 +15,17 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScheduleCommand.self,
             WatchCommand.self,
             IngestCommand.self,
+            TokenizerCommand.self,
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,
+            ScoreCommand.self,
+            GenerateCommand.self,
             BenchCommand.self,
+            StageExecCommand.self,
         ]
     )
 }

@@ -45,7 +45,7 @@ let allTransposes: [(Transpose, Transpose)] = [(.noTranspose, .noTranspose), (.n
 
 let awkwardShapes: [(Int, Int, Int)] = [
     (1, 1, 1), (1, 33, 7), (1, 129, 129), (7, 1, 33), (33, 7, 1), (7, 33, 129),
-    (129, 33, 7), (33, 129, 65), (6, 16, 8), (13, 17, 300), (129, 129, 129), (70, 5, 40),
+    (129, 33, 7), (33, 129, 65), (6, 16, 8), (13, 17, 300), (129, 129, 129), (70, 5, 40), (40, 5, 700), (5, 40, 700), (8, 9, 16), (9, 8, 16),
 ]
 
 struct GemmTests {
@@ -106,5 +106,47 @@ struct GemmTests {
             }
             #expect(results.allSatisfy { $0 == results[0] }, "\(ta) \(tb)")
         }
+    }
+
+    @Test("tiny cache blocks: many kc/mc/nc blocks and edge tiles, threads 1/2/3 bit-identical", arguments: 0..<4)
+    func smallBlocking(combo: Int) {
+        let (ta, tb) = allTransposes[combo]
+        var rng = TestRNG(seed: UInt64(500 + combo))
+        let blocking = GemmBlocking(mc: 12, kc: 5, nc: 32)
+        for (m, n, k) in [(33, 70, 17), (7, 129, 11), (50, 16, 5), (2, 33, 1), (9, 40, 23), (20, 9, 12)] {
+            let lda = (ta == .noTranspose ? k : m) + 1, ldb = (tb == .noTranspose ? n : k) + 2, ldc = n + 3
+            let a = rng.floats((ta == .noTranspose ? m : k) * lda), b = rng.floats((tb == .noTranspose ? k : n) * ldb)
+            let c0 = rng.floats(m * ldc)
+            let ref = referenceGemm(ta, tb, m: m, n: n, k: k, alpha: -0.5, a: a, lda: lda, b: b, ldb: ldb, beta: 1.5, c: c0, ldc: ldc)
+            var results: [[Float]] = []
+            for threads in [1, 2, 3] {
+                var c = c0
+                a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                    let g = GemmOperands(transA: ta, transB: tb, m: m, n: n, k: k, alpha: -0.5, a: ap.baseAddress!, lda: lda,
+                                         b: bp.baseAddress!, ldb: ldb, beta: 1.5, c: cp.baseAddress!, ldc: ldc)
+                    gemmDispatch(g, threads: threads, blocking: blocking)
+                } } }
+                results.append(c)
+            }
+            #expect(results.allSatisfy { $0 == results[0] }, "\(ta) \(tb) \(m)x\(n)x\(k): thread counts differ")
+            var bad = 0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let at = i * ldc + j
+                    if j >= n { if results[0][at] != c0[at] { bad += 1 }; continue }
+                    if abs(Double(results[0][at]) - ref.c[at]) > 4 * Double(k + 2) * float32Epsilon * ref.scale[at] { bad += 1 }
+                }
+            }
+            #expect(bad == 0, "\(ta) \(tb) \(m)x\(n)x\(k): \(bad) wrong elements")
+        }
+    }
+
+    @Test("thread grid covers C with whole tiles and prefers splitting rows")
+    func threadGrid() {
+        #expect(gemmThreadGrid(rowTiles: 171, colTiles: 64, threads: 2) == (2, 1))
+        #expect(gemmThreadGrid(rowTiles: 1, colTiles: 256, threads: 2) == (1, 2))
+        #expect(gemmThreadGrid(rowTiles: 2, colTiles: 1, threads: 4) == (2, 1))
+        let (tm, tn) = gemmThreadGrid(rowTiles: 3, colTiles: 40, threads: 4)
+        #expect(tm * tn == 4 && tm <= 3)
     }
 }

@@ -5,11 +5,11 @@ struct GroupedGemmTests {
     /// Uneven per-expert row counts with empty experts.
     static let rowCounts = [0, 37, 1, 0, 129, 7, 3, 64, 0, 2]
 
-    @Test("row-set form equals per-expert naive GEMMs (both B layouts, threads 1/2/3)")
-    func rowSets() {
+    @Test("row-set form equals per-expert naive GEMMs (both B layouts, threads 1/2/3)", arguments: [19, 8, 3])
+    func rowSets(n: Int) {
         var rng = TestRNG(seed: 11)
         let counts = Self.rowCounts, total = counts.reduce(0, +), e = counts.count
-        let k = 33, n = 19, lda = k + 2, ldc = n + 1
+        let k = 33, lda = k + 2, ldc = n + 1
         let a = rng.floats(total * lda)
         for tb in [Transpose.noTranspose, .transpose] {
             let ldb = (tb == .noTranspose ? n : k) + 3, bRows = tb == .noTranspose ? k : n

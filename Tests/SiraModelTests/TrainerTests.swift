@@ -161,7 +161,7 @@ import Testing
         try good.prefix(good.count - 10).write(to: url)
         let fresh = try makeTrainer(url: url)
         let initial = snapshot(fresh)
-        #expect { try fresh.resume(from: url) } throws: { "\($0)".contains(url.path) && "\($0)".contains("data_offsets") }
+        #expect { try fresh.resume(from: url) } throws: { "\($0)".contains(url.path) }
         let unchanged = snapshot(fresh) == initial
         #expect(unchanged && fresh.step == 0, "a failed resume changes nothing")
 
@@ -219,3 +219,43 @@ func runPython(_ script: String, arguments: [String]) throws -> String {
 }
 
 struct PythonError: Error, CustomStringConvertible { var message: String; var description: String { message } }
+
+/// Produces a NaN gradient on its `poisonAt`-th call.
+final class PoisonedModel: TrainableModel {
+    let inner = QuadraticModel()
+    var calls = 0
+    let poisonAt: Int
+    init(poisonAt: Int) { self.poisonAt = poisonAt }
+    var trainableParameters: [Parameter] { inner.trainableParameters }
+    func trainMicroBatch(_ batch: ToyBatch, mode: AdapterMode) -> MicroBatchLoss {
+        calls += 1
+        var result = inner.trainMicroBatch(batch, mode: mode)
+        if calls == poisonAt { inner.vector.grad![1] = .nan; result.loss = .nan }
+        return result
+    }
+}
+
+@Suite struct TrainerNonFiniteTests {
+    @Test func aNaNStepIsRefusedAndTheSavedStateStaysGood() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let url = folder.appendingPathComponent("state.safetensors")
+        let model = PoisonedModel(poisonAt: 3)
+        let cfg = TrainerConfig(steps: 5, learningRate: 0.1, checkpointEvery: 1)
+        let trainer = try Trainer(model: model, source: ToySource(seed: 0, rows: 1, inF: 1, outF: 1), config: cfg, stateURL: url)
+        let before = trainer.model.trainableParameters.map(\.value.array)
+        _ = before
+        try trainer.run(until: 2)
+        let afterTwo = trainer.model.trainableParameters.map(\.value.array)
+        #expect { try trainer.run() } throws: { error in
+            guard case let TrainerError.nonFinite(step, _, _) = error else { return false }
+            return step == 3
+        }
+        #expect(trainer.step == 2 && trainer.source.row == 2, "step and data cursor are rewound")
+        #expect(trainer.model.trainableParameters.map(\.value.array) == afterTwo, "the poisoned step changed nothing")
+        let resumed = try Trainer(model: PoisonedModel(poisonAt: 0), source: ToySource(seed: 0, rows: 1, inF: 1, outF: 1),
+                                  config: cfg, stateURL: url)
+        #expect(try resumed.resumeIfSaved() && resumed.step == 2)
+        #expect(resumed.model.trainableParameters.map(\.value.array) == afterTwo)
+    }
+}

@@ -129,6 +129,9 @@ final class DaemonHarness: @unchecked Sendable {
         try d.start()
         defer { d.stop() }
         #expect(throws: WorkspaceBusy.self) { try h.daemon().start() }
+        // the refused one left the running daemon's status alone
+        #expect(DaemonStatus.read(h.tw.workspace)?.state == .running)
+        #expect(DaemonStatus.read(h.tw.workspace)?.pid == getpid())
     }
 
     @Test func reloadKeepsTheOldManifestWhenTheNewOneIsInvalid() throws {
@@ -227,4 +230,75 @@ final class DaemonHarness: @unchecked Sendable {
         #expect(Set(all.map(\.1)).count == all.count)
         #expect(all.count <= firstRuns.count + 1) // at most a tick that became due meanwhile
     }
+
+    @Test func twoHundredFilesAtOnceAreEachRoutedOnceAndShareFewRuns() throws {
+        let h = try DaemonHarness()
+        let d = h.daemon()
+        try d.start()
+        defer { d.stop() }
+        let staging = h.tw.url.appendingPathComponent("staging")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        for i in 0 ..< 200 {
+            try Data("{\"text\": \"\(i)\"}\n".utf8).write(to: staging.appendingPathComponent("sentiment-\(i).jsonl"))
+        }
+        for i in 0 ..< 200 {
+            #expect(rename(staging.appendingPathComponent("sentiment-\(i).jsonl").path, h.inbox.appendingPathComponent("sentiment-\(i).jsonl").path) == 0)
+        }
+        #expect(h.complete.wait(timeout: 20) { $0.count >= 200 })
+        #expect(h.finished.wait(timeout: 20) { !$0.isEmpty })
+        // settle: no request waiting, every started run finished
+        let end = Date().addingTimeInterval(20)
+        while Date() < end, !(d.queued.isEmpty && h.started.all.count == h.finished.all.count) { usleep(20_000) }
+        usleep(300_000)
+        #expect(h.complete.all.count == 200 && Set(h.complete.all).count == 200)
+        // files arriving while a run waits join it: far fewer runs than files, and together they
+        // covered every content exactly as the inbox holds it
+        let runs = try h.store().runs(RunFilter(pipeline: "demo"))
+        #expect(runs.count >= 1 && runs.count <= 5)
+        let covered = try runs.flatMap { run in
+            (try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value ?? "").split(separator: ",").map(String.init)
+        }
+        let expected = Set((0 ..< 200).map { ContentHash.sha256("{\"text\": \"\($0)\"}\n") })
+        #expect(Set(covered) == expected)
+    }
+
+    @Test func aChangedScheduleStartsAfreshInsteadOfCatchingUp() throws {
+        let h = try DaemonHarness(manifest: DaemonHarness.manifest + """
+
+        schedule: {cron: "0 0 1 1 *", timezone: UTC, catchup: all, max_catchup: 5}
+        """)
+        let d = h.daemon(grace: 30)
+        try d.start()
+        defer { d.stop() }
+        let store = try h.store()
+        // first seen: anchored at this year's Jan 1 tick, nothing run
+        let year = Calendar(identifier: .gregorian).component(.year, from: Date())
+        #expect(h.finished.wait(timeout: 1) { !$0.isEmpty } == false)
+        let anchor = try #require(try store.lastTick(pipeline: "demo"))
+        #expect(anchor.runID == nil && iso(Date(timeIntervalSince1970: TimeInterval(anchor.tickTime))) == "\(year)-01-01T00:00:00Z")
+        // now hourly, at a minute half an hour away from now (so no tick is due meanwhile): the
+        // hours since Jan 1 are not "missed", the schedule starts from its last tick
+        let now = Int64(Date().timeIntervalSince1970)
+        let minute = (now / 60 % 60 + 30) % 60
+        try h.tw.write(DaemonHarness.manifest + """
+
+        schedule: {cron: "\(minute) * * * *", timezone: UTC, catchup: all, max_catchup: 5}
+        """, to: "pipelines/demo.yaml")
+        d.reload()
+        var last = now / 3600 * 3600 + minute * 60
+        if last > now { last -= 3600 }
+        #expect(try eventuallyTrue { try store.lastTick(pipeline: "demo")?.tickTime == last })
+        usleep(300_000)
+        #expect(h.started.all.isEmpty)
+    }
+}
+
+/// Polls `condition` every 20 ms for up to 10 s.
+func eventuallyTrue(_ condition: () throws -> Bool) rethrows -> Bool {
+    let end = Date().addingTimeInterval(10)
+    while Date() < end {
+        if try condition() { return true }
+        usleep(20_000)
+    }
+    return try condition()
 }

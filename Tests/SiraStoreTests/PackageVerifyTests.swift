@@ -19,6 +19,29 @@ func aCorruptedByteFailsVerifyNamingTheFile(at fraction: Double) throws {
     #expect("\(error)".hasPrefix("\(pkg.path): adapter.safetensors: "))
 }
 
+@Test func aCorruptedByteInAGNUTarPackageIsNamedToo() throws {
+    let dir = try scratchFolder("pkg-corrupt-gnu")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    var s = try Staged(dir)
+    // Incompressible adapter bytes: zstd stores them raw, so the flip changes content silently and
+    // only the frame checksum (at the very end of GNU tar's single frame) notices.
+    var state: UInt64 = 88172645463325252
+    let noise = (0 ..< 300_007).map { _ -> UInt8 in
+        state ^= state << 13; state ^= state >> 7; state ^= state << 17
+        return UInt8(truncatingIfNeeded: state)
+    }
+    try AtomicFile.write(noise, to: s.staged.appendingPathComponent("adapter.safetensors"))
+    s.members = ["manifest.json", "adapter.safetensors", "tokenizer.json"]
+    let pkg = try s.pack()
+    #expect(verifyProblem(pkg) == nil)
+    var bytes = [UInt8](try Data(contentsOf: pkg))
+    bytes[bytes.count / 2] ^= 0x01
+    try Data(bytes).write(to: pkg)
+    let error = try #require(verifyProblem(pkg))
+    #expect(error.entry == "adapter.safetensors", "\(error)")
+    guard case .checksumMismatch = error.problem else { Issue.record("\(error)"); return }
+}
+
 /// A package staged as files, tarred by GNU tar: lets a test break one thing at a time.
 private struct Staged {
     let dir: URL, staged: URL

@@ -87,10 +87,13 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         return reports
     }
 
-    /// One optimizer step over `gradientAccumulation` micro-batches.
+    /// One optimizer step over `gradientAccumulation` micro-batches. Throws `nonFinite` (and
+    /// leaves the weights, moments and step unchanged) when the loss or the gradient is NaN or
+    /// infinite; the random stream and the source are rewound, so the step can be retried.
     public func trainStep() throws -> TrainingStepReport {
         let start = DispatchTime.now().uptimeNanoseconds
         let micro = config.gradientAccumulation
+        let rngBefore = rng, cursorBefore = source.cursor
         var lossSum = 0.0, auxSum = 0.0, tokens = 0
         var router: RouterStatistics?
         for _ in 0..<micro {
@@ -112,6 +115,13 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
             clipGradNorm(grads, maxNorm: Float(maxNorm))
         } else {
             globalGradNorm(grads.map { UnsafeBufferPointer($0) })
+        }
+        guard lossSum.isFinite, norm.isFinite else {
+            // Never let a NaN or an overflow into the weights or the saved state.
+            for p in parameters { p.grad!.zero() }
+            rng = rngBefore
+            try source.restore(cursorBefore)
+            throw TrainerError.nonFinite(step: step + 1, loss: lossSum / Double(micro), gradNorm: Double(norm))
         }
         let lr = config.learningRate(at: step)
         for (i, p) in parameters.enumerated() {
@@ -135,11 +145,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     public func saveState(to url: URL) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
-        var tensors: [(name: String, shape: [Int], values: UnsafeBufferPointer<Float>)] = []
+        var tensors: [(name: String, tensor: Tensor)] = []
         for (i, p) in parameters.enumerated() {
-            tensors.append((p.name, p.shape, UnsafeBufferPointer(p.value.buffer)))
-            tensors.append((p.name + "::adam_m", p.shape, UnsafeBufferPointer(firstMoment[i].buffer)))
-            tensors.append((p.name + "::adam_v", p.shape, UnsafeBufferPointer(secondMoment[i].buffer)))
+            tensors += [(p.name, p.value), (p.name + "::adam_m", firstMoment[i]), (p.name + "::adam_v", secondMoment[i])]
         }
         let state = TrainerState(step: step, rng: rng,
                                  cursorJSON: String(decoding: try encoder.encode(source.cursor), as: UTF8.self),
@@ -164,23 +172,27 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         do { cursor = try JSONDecoder().decode(Source.Cursor.self, from: Data(loaded.cursorJSON.utf8)) } catch {
             throw bad("unreadable __metadata__.cursor: \(error)")
         }
+        let file = loaded.file
         for p in parameters {
             for name in [p.name, p.name + "::adam_m", p.name + "::adam_v"] {
-                guard let t = loaded.tensors[name] else { throw bad("missing tensor '\(name)'") }
-                guard t.shape == p.shape else { throw bad("tensor '\(name)' has shape \(t.shape), the model has \(p.shape)") }
+                guard let e = file.entry(name) else { throw bad("missing tensor '\(name)'") }
+                guard e.shape == p.shape else { throw bad("tensor '\(name)' has shape \(e.shape), the model has \(p.shape)") }
             }
         }
-        let expected = parameters.count * 3
-        guard loaded.tensors.count == expected else {
-            let known = Set(parameters.flatMap { [$0.name, $0.name + "::adam_m", $0.name + "::adam_v"] })
-            let extra = loaded.tensors.keys.filter { !known.contains($0) }.sorted()
-            throw bad("holds tensors the model does not train: \(extra.prefix(5).joined(separator: ", "))")
-        }
+        let known = Set(parameters.flatMap { [$0.name, $0.name + "::adam_m", $0.name + "::adam_v"] })
+        let extra = file.names.filter { !known.contains($0) }
+        guard extra.isEmpty else { throw bad("holds tensors the model does not train: \(extra.prefix(5).joined(separator: ", "))") }
+        let staged: [(Tensor, Tensor, Tensor)]
+        do {
+            staged = try parameters.map { p in
+                (try file.tensor(p.name), try file.tensor(p.name + "::adam_m"), try file.tensor(p.name + "::adam_v"))
+            }
+        } catch { throw bad("\(error)") }
         try source.restore(cursor)
         for (i, p) in parameters.enumerated() {
-            _ = p.value.buffer.update(fromContentsOf: loaded.tensors[p.name]!.values)
-            _ = firstMoment[i].buffer.update(fromContentsOf: loaded.tensors[p.name + "::adam_m"]!.values)
-            _ = secondMoment[i].buffer.update(fromContentsOf: loaded.tensors[p.name + "::adam_v"]!.values)
+            p.value.copy(from: staged[i].0)
+            firstMoment[i].copy(from: staged[i].1)
+            secondMoment[i].copy(from: staged[i].2)
             p.grad!.zero()
         }
         rng = loaded.rng

@@ -77,11 +77,14 @@ public enum TrainerError: Error, CustomStringConvertible {
     case invalidConfig(key: String, reason: String)
     /// The saved state cannot be used: file and reason.
     case badState(path: String, reason: String)
+    /// The loss or gradient of a step was NaN or infinite; the step was not applied.
+    case nonFinite(step: Int, loss: Double, gradNorm: Double)
 
     public var description: String {
         switch self {
         case let .invalidConfig(key, reason): "training config key '\(key)': \(reason)"
         case let .badState(path, reason): "training state \(path): \(reason)"
+        case let .nonFinite(step, loss, norm): "step \(step): loss \(loss), gradient norm \(norm) — not finite, step not applied (lower the learning rate?)"
         }
     }
 }

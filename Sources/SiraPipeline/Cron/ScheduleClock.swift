@@ -102,6 +102,19 @@ public final class ScheduleClock: @unchecked Sendable {
     public func reset(pipeline: String) {
         lock.withLock { _ = handedOut.removeValue(forKey: pipeline) }
     }
+
+    /// A schedule whose expression or zone changed starts afresh, like a new one: its previous tick
+    /// (by the new expression) is recorded without a run, so the time since the old schedule's last
+    /// tick is not caught up on under rules that did not apply then.
+    public func rebase(_ s: PipelineSchedule, now: Date = Date()) throws {
+        try lock.withLock {
+            handedOut.removeValue(forKey: s.pipeline)
+            guard let start = s.schedule.previous(atOrBefore: now.addingTimeInterval(-grace)) else { return }
+            let t = Int64(start.timeIntervalSince1970)
+            if let last = try store.lastTick(pipeline: s.pipeline)?.tickTime, last >= t { return }
+            _ = try store.claimTick(pipeline: s.pipeline, tickTime: t, runID: nil, now: now)
+        }
+    }
 }
 
 /// Timestamps for logs and listings.

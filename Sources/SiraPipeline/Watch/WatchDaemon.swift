@@ -141,6 +141,16 @@ public final class WatchDaemon: @unchecked Sendable {
     /// Takes the workspace (or throws `WorkspaceBusy`), loads manifests, queues resumes and
     /// catch-up ticks, starts the run worker and the inbox watch (with its full rescan).
     public func start() throws {
+        do {
+            try startUp()
+        } catch {
+            // Whatever started is taken down again, the workspace released.
+            stop()
+            throw error
+        }
+    }
+
+    private func startUp() throws {
         startedAt = Date()
         try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
         store = try RunStore(path: workspace.databaseURL.path)
@@ -205,8 +215,13 @@ public final class WatchDaemon: @unchecked Sendable {
             waitUntilStopped()
             return
         }
-        logger.info("stopping: no new work; the running stage stops at its next saved state")
-        writeStatus(.stopping)
+        // Without the session this process never owned the workspace (a refused start): it must
+        // not touch the status file of the daemon that does.
+        let owned = session != nil
+        if owned {
+            logger.info("stopping: no new work; the running stage stops at its next saved state")
+            writeStatus(.stopping)
+        }
         control.sync {
             scheduleTimer?.cancel()
             scheduleTimer = nil
@@ -220,10 +235,10 @@ public final class WatchDaemon: @unchecked Sendable {
         session?.cancel()
         if workerStarted { workerDone.wait() }
         heartbeat?.stop()
-        writeStatus(.stopped)
+        if owned { writeStatus(.stopped) }
         session?.close()
         state.withLock { stopped = true }
-        logger.info("stopped")
+        if owned { logger.info("stopped") }
     }
 
     private func waitUntilStopped() {
@@ -240,6 +255,12 @@ public final class WatchDaemon: @unchecked Sendable {
             let names = manifests.all.map(\.name)
             state.withLock { statusPipelines = names }
             for name in Set(report.changed + report.loaded + report.removed) { clock.reset(pipeline: name) }
+            for m in manifests.all where before[m.name] != nil && before[m.name]?.schedule != m.manifest.schedule {
+                guard let spec = m.manifest.schedule, let s = try? Self.schedule(of: m.manifest, spec) else { continue }
+                do { try clock.rebase(s) } catch {
+                    logger.error("cannot record the changed schedule's start", metadata: ["pipeline": "\(m.name)", "error": "\(error)"])
+                }
+            }
             // Files already in the inbox may matter to a new or changed pipeline; held files are
             // routed once every manifest loads.
             let changed = manifests.all.contains { before[$0.name] != $0.manifest }

@@ -2,7 +2,7 @@
 """Writes a random tiny Llama in Hugging Face format and the logits of an independent numpy
 forward pass (float64, HF LlamaForCausalLM semantics) for the Swift engine to match.
 
-usage: tiny_llama_reference.py OUT_DIR [--seed N] [--tied] [--sharded] [--rope-scaling llama3]
+usage: tiny_llama_reference.py OUT_DIR [--seed N] [--tied] [--sharded] [--rope-scaling llama3] [--vocab V]
 
 OUT_DIR receives config.json, model.safetensors (or two shards + model.safetensors.index.json)
 and expected.json {"batch", "seq", "tokens", "logits"}. Weights are stored in a mix of F32, F16
@@ -25,11 +25,12 @@ p.add_argument("--seed", type=int, default=0)
 p.add_argument("--tied", action="store_true")
 p.add_argument("--sharded", action="store_true")
 p.add_argument("--rope-scaling", default=None)
+p.add_argument("--vocab", type=int, default=61)
 args = p.parse_args()
 rng = np.random.default_rng(args.seed)
 os.makedirs(args.out, exist_ok=True)
 
-V, D, H, KV, HD, I, L = 61, 24, 4, 2, 8, 40, 2
+V, D, H, KV, HD, I, L = args.vocab, 24, 4, 2, 8, 40, 2
 EPS, THETA = 1e-5, 500.0
 config = {
     "architectures": ["LlamaForCausalLM"], "model_type": "llama", "torch_dtype": "bfloat16",

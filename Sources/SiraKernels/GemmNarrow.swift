@@ -1,0 +1,126 @@
+// The narrow GEMM path: C has at most 8 columns (n <= 8), or at most 8 rows (m <= 8, computed as
+// the transposed product). LoRA's rank-r products are this shape ([tokens x in] x [in x r], and
+// the weight gradients [r x tokens] x [tokens x in]). Each element of the big operand is used
+// once or a few times, so packing it would cost as much as the arithmetic: it is read in place,
+// and only the small operand is packed (k x 8).
+
+/// `narrowMR` rows x 8 columns per micro-tile: 8 accumulators cover the FMA latency; every step is
+/// one B vector load and 8 broadcasts from A.
+let narrowMR = 8
+let narrowKC = 512
+
+/// A GEMM with a narrow result, all operands as strided views:
+/// `C[m×n] = alpha * A[m×k] * B[k×n] + beta * C` with `n <= 8`,
+/// `A(i,p) = a[i*aRow + p*aCol]`, `B(p,j) = b[p*bRow + j*bCol]`, `C(i,j) = c[i*cRow + j*cCol]`.
+struct NarrowGemm: @unchecked Sendable {
+    var m: Int, n: Int, k: Int
+    var alpha: Float, beta: Float
+    var a: UnsafePointer<Float>, aRow: Int, aCol: Int
+    var b: UnsafePointer<Float>, bRow: Int, bCol: Int
+    var c: UnsafeMutablePointer<Float>, cRow: Int, cCol: Int
+
+    /// C itself when `g.n <= 8`; otherwise (`g.m <= 8`) the transposed product
+    /// `Cᵀ[n×m] = op(B)ᵀ op(A)ᵀ`, whose rows are C's columns.
+    init(_ g: GemmOperands) {
+        m = g.m; n = g.n; k = g.k; alpha = g.alpha; beta = g.beta
+        let (aRowOp, aColOp) = g.transA == .noTranspose ? (g.lda, 1) : (1, g.lda)   // op(A)(i,p)
+        let (bRowOp, bColOp) = g.transB == .noTranspose ? (g.ldb, 1) : (1, g.ldb)   // op(B)(p,j)
+        if g.n <= 8 {
+            a = g.a; aRow = aRowOp; aCol = aColOp
+            b = g.b; bRow = bRowOp; bCol = bColOp
+            c = g.c; cRow = g.ldc; cCol = 1
+        } else {
+            precondition(g.m <= 8, "narrow GEMM needs m or n <= 8")
+            m = g.n; n = g.m
+            a = g.b; aRow = bColOp; aCol = bRowOp      // A'(j,p) = op(B)(p,j)
+            b = g.a; bRow = aColOp; bCol = aRowOp      // B'(p,i) = op(A)(i,p)
+            c = g.c; cRow = 1; cCol = g.ldc            // C'(j,i) = C(i,j)
+        }
+    }
+
+    /// Packs B into `k x 8` rows, zero beyond column n.
+    func packB(into dst: UnsafeMutablePointer<Float>) {
+        for p in 0..<k {
+            let o = dst + p &* 8
+            for j in 0..<n { o[j] = b[p &* bRow &+ j &* bCol] }
+            for j in n..<8 { o[j] = 0 }
+        }
+    }
+
+    /// Rows `rows` of C from the packed B; any row range gives the same values as the whole.
+    func run(rows: Range<Int>, packedB: UnsafePointer<Float>) {
+        var i0 = rows.lowerBound
+        while i0 < rows.upperBound {
+            let live = min(narrowMR, rows.upperBound &- i0)
+            var p0 = 0
+            while p0 < k {
+                let kc = min(narrowKC, k &- p0)
+                let update: GemmUpdate = p0 > 0 ? .accumulate : (beta == 0 ? .overwrite : .scale(beta))
+                tile(i0: i0, live: live, p0: p0, kc: kc, packedB: packedB + p0 &* 8, update: update)
+                p0 &+= kc
+            }
+            i0 &+= narrowMR
+        }
+    }
+
+    @inline(__always)
+    func tile(i0: Int, live: Int, p0: Int, kc: Int, packedB: UnsafePointer<Float>, update: GemmUpdate) {
+        // Rows past the end re-read the last live row; their results are discarded.
+        let last = i0 &+ live &- 1
+        let base = a + p0 &* aCol
+        let r0 = base + i0 &* aRow
+        let r1 = base + min(i0 &+ 1, last) &* aRow, r2 = base + min(i0 &+ 2, last) &* aRow
+        let r3 = base + min(i0 &+ 3, last) &* aRow, r4 = base + min(i0 &+ 4, last) &* aRow
+        let r5 = base + min(i0 &+ 5, last) &* aRow, r6 = base + min(i0 &+ 6, last) &* aRow
+        let r7 = base + min(i0 &+ 7, last) &* aRow
+        var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
+        var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
+        var pb = UnsafeRawPointer(packedB)
+        var off = 0
+        let step = aCol
+        for _ in 0..<kc {
+            let bv = pb.load(as: SIMD8<Float>.self)
+            c0 = c0.addingProduct(SIMD8(repeating: r0[off]), bv)
+            c1 = c1.addingProduct(SIMD8(repeating: r1[off]), bv)
+            c2 = c2.addingProduct(SIMD8(repeating: r2[off]), bv)
+            c3 = c3.addingProduct(SIMD8(repeating: r3[off]), bv)
+            c4 = c4.addingProduct(SIMD8(repeating: r4[off]), bv)
+            c5 = c5.addingProduct(SIMD8(repeating: r5[off]), bv)
+            c6 = c6.addingProduct(SIMD8(repeating: r6[off]), bv)
+            c7 = c7.addingProduct(SIMD8(repeating: r7[off]), bv)
+            off &+= step
+            pb += 32
+        }
+        withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 8) { t in
+            t[0] = c0; t[1] = c1; t[2] = c2; t[3] = c3; t[4] = c4; t[5] = c5; t[6] = c6; t[7] = c7
+            let acc = UnsafeRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
+            for r in 0..<live {
+                let row = c + (i0 &+ r) &* cRow
+                for j in 0..<n {
+                    let at = row + j &* cCol, v = acc[r &* 8 &+ j]
+                    switch update {
+                    case .overwrite: at.pointee = alpha * v
+                    case .scale(let beta): at.pointee = alpha * v + beta * at.pointee
+                    case .accumulate: at.pointee = at.pointee + alpha * v
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The narrow path for a whole problem: pack B once, split C's rows over threads.
+func gemmNarrow(_ g: GemmOperands, threads: Int) {
+    let problem = NarrowGemm(g)
+    GemmScratch.withBuffer(count: problem.k * 8) { packed in
+        problem.packB(into: packed)
+        let tiles = (problem.m + narrowMR - 1) / narrowMR
+        // About 64K multiply-adds per thread at least, or a dispatch costs more than it saves.
+        let chunks = max(1, min(threads, tiles, problem.m * problem.k * 8 / 65536))
+        let shared = UncheckedSendable(UnsafePointer(packed))
+        parallelFor(chunks, threads: chunks) { t in
+            let lo = tiles * t / chunks * narrowMR, hi = min(problem.m, tiles * (t + 1) / chunks * narrowMR)
+            problem.run(rows: lo..<hi, packedB: shared.value)
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import SiraData
+import SiraKernels
+import SiraModel
+
+/// `sira-pipeline score --model M [--adapter A] --input FILE.jsonl [--json]`: the negative log-likelihood of
+/// each line's scored tokens under the model (adapters in evaluation mode).
+///
+/// Input lines: `{"ids": [...]}` (every id after the first is scored), `{"text": "..."}` (BOS, when
+/// the tokenizer has one, then the text, every text token scored), or
+/// `{"prompt": "...", "completion": "..."}` (BOS, prompt, completion; the completion tokens are
+/// scored). Output: one `{"nll": Σ −log p, "tokens": n}` per line, then the summary (mean NLL per
+/// token and perplexity); with `--json` the summary is a JSON object too, so stdout is JSONL.
+struct ScoreCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "score",
+        abstract: "Score token sequences or texts under a model: per-line NLL, mean NLL per token, perplexity."
+    )
+
+    @Option(help: "An HF model folder (config.json, model.safetensors or shards, tokenizer.json).")
+    var model: String
+
+    @Option(help: "A JSONL file: {\"ids\": [...]}, {\"text\": ...} or {\"prompt\": ..., \"completion\": ...} per line.")
+    var input: String
+
+    @Flag(help: "Print the summary as a JSON object (stdout is then pure JSONL).")
+    var json = false
+
+    @Option(help: "An adapter: a file written by training (config in its metadata) or a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors).")
+    var adapter: String?
+
+    @Option(help: "Threads (default: all cores).")
+    var threads: Int?
+
+    func run() throws {
+        if let threads { KernelThreads.count = threads }
+        let folder = try ModelFolder(path: model)
+        let llama = folder.model
+        llama.threads = KernelThreads.count
+        if let adapter { try AdapterFiles.attach(from: URL(fileURLWithPath: adapter), to: llama) }
+        var tokenizer: BPETokenizer?
+        let inputURL = URL(fileURLWithPath: input)
+        let data: Data
+        do { data = try Data(contentsOf: inputURL) } catch {
+            throw CommandError("\(input): cannot read: \(error.localizedDescription)")
+        }
+        var totalNLL = 0.0, totalTokens = 0, lines = 0
+        for (index, rawLine) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
+            let lineNumber = index + 1
+            let line = rawLine.last == UInt8(ascii: "\r") ? rawLine.dropLast() : rawLine
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            func fail(_ why: String) -> CommandError { CommandError("\(input):\(lineNumber): \(why)") }
+            let example = try ScoreExample(line: Data(line), fail: fail)
+            let sequence: [Int], scoredFrom: Int
+            switch example {
+            case let .ids(ids):
+                sequence = ids
+                scoredFrom = 1
+            case let .text(text):
+                if tokenizer == nil { tokenizer = try folder.tokenizer() }
+                let bos = tokenizer!.bosID >= 0 ? [tokenizer!.bosID] : []
+                sequence = bos + tokenizer!.encode(text)
+                scoredFrom = 1
+            case let .pair(prompt, completion):
+                if tokenizer == nil { tokenizer = try folder.tokenizer() }
+                let bos = tokenizer!.bosID >= 0 ? [tokenizer!.bosID] : []
+                let head = bos + tokenizer!.encode(prompt)
+                sequence = head + tokenizer!.encode(completion)
+                scoredFrom = max(1, head.count)
+            }
+            if sequence.count < 2 || scoredFrom >= sequence.count {
+                throw fail("nothing to score (\(sequence.count) tokens; at least one token after the first is needed)")
+            }
+            if sequence.count - 1 > llama.config.maxPositionEmbeddings {
+                throw fail("\(sequence.count) tokens exceed the model's max_position_embeddings \(llama.config.maxPositionEmbeddings) + 1")
+            }
+            if let bad = sequence.first(where: { $0 < 0 || $0 >= llama.config.vocabSize }) {
+                throw fail("token id \(bad) outside the model's vocabulary (0..<\(llama.config.vocabSize))")
+            }
+            let result = llama.loss(TokenBatch(sequence: sequence, scoredFrom: scoredFrom), mode: .evaluation)
+            print("{\"nll\": \(Self.number(result.nllSum)), \"tokens\": \(result.tokens)}")
+            totalNLL += result.nllSum
+            totalTokens += result.tokens
+            lines += 1
+        }
+        guard totalTokens > 0 else { throw CommandError("\(input): no scorable lines") }
+        let mean = totalNLL / Double(totalTokens)
+        if json {
+            print("{\"summary\": true, \"lines\": \(lines), \"tokens\": \(totalTokens), \"mean_nll\": \(Self.number(mean)), \"perplexity\": \(Self.number(exp(mean)))}")
+        } else {
+            print(String(format: "%d lines, %d tokens: mean NLL %.6f per token, perplexity %.4f", lines, totalTokens, mean, exp(mean)))
+        }
+    }
+
+    /// Shortest round-tripping decimal; JSON has no infinities, so they become null.
+    static func number(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+}
+
+/// One input line of `score`.
+enum ScoreExample {
+    case ids([Int])
+    case text(String)
+    case pair(prompt: String, completion: String)
+
+    init(line: Data, fail: (String) -> CommandError) throws {
+        let object: [String: Any]
+        do {
+            guard let o = try JSONSerialization.jsonObject(with: line) as? [String: Any] else { throw fail("not a JSON object") }
+            object = o
+        } catch let error as CommandError { throw error } catch {
+            throw fail("invalid JSON")
+        }
+        if let ids = object["ids"] {
+            guard let list = ids as? [Any] else { throw fail("\"ids\" must be a list of integers") }
+            var out: [Int] = []
+            for v in list {
+                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(),
+                      abs(n.doubleValue) < 1e15 else { throw fail("\"ids\" must be a list of integers") }
+                out.append(Int(n.doubleValue))
+            }
+            self = .ids(out)
+        } else if let prompt = object["prompt"] {
+            guard let p = prompt as? String, let c = object["completion"] as? String else {
+                throw fail("\"prompt\" and \"completion\" must both be strings")
+            }
+            self = .pair(prompt: p, completion: c)
+        } else if let text = object["text"] {
+            guard let t = text as? String else { throw fail("\"text\" must be a string") }
+            self = .text(t)
+        } else {
+            throw fail("expected \"ids\", \"text\" or \"prompt\"/\"completion\"")
+        }
+    }
+}

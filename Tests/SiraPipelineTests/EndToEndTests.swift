@@ -12,6 +12,17 @@ import Testing
         return out
     }
 
+    /// The highest training step a plain progress line (`train@add:lora 61/300  loss ...`) shows.
+    static func step(of stage: String, in output: String) -> Int {
+        var best = 0
+        for line in output.split(separator: "\n") {
+            guard let r = line.range(of: stage + " ") else { continue }
+            let rest = line[r.upperBound...]
+            if let slash = rest.firstIndex(of: "/"), let n = Int(rest[..<slash]) { best = max(best, n) }
+        }
+        return best
+    }
+
     @Test func runsEndToEndThenCachedThenRerunsOnlyTheChangedTask() throws {
         let p = try TinyPipeline()
         let first = try p.run()
@@ -49,9 +60,11 @@ import Testing
         #expect(try stages(store, run: run2.id).values.allSatisfy { $0 == .cached })
         #expect(try store.metrics(run: run2.id).filter { $0.key == "eval.exact_match" }.count == 8)
 
-        // One task's data changes: that task, the multitask adapter and what follows rerun.
-        try p.tw.write(try String(contentsOf: p.root.appendingPathComponent("data/src/add.jsonl"), encoding: .utf8)
-            + "{\"prompt\": \"40+1=\", \"completion\": \"41\"}\n", to: "data/src/add.jsonl")
+        // One task's data changes (every completion, so both of its splits change): that task, the
+        // multitask adapter and what follows them rerun; the other task's stages are cached.
+        var changed = ""
+        for i in 0 ..< 30 { changed += "{\"prompt\": \"\(i)+\(i % 7)=\", \"completion\": \"\(i + i % 7 + 100)\"}\n" }
+        try p.tw.write(changed, to: "data/src/add.jsonl")
         let third = try p.run()
         #expect(third.status == 0)
         let run3 = try #require(try store.runs().first)
@@ -59,7 +72,7 @@ import Testing
         #expect(Set(rerun) == ["ingest@add", "tokenize@add", "train@add:lora", "train@add:sira", "train:multitask",
                                "evaluate@add:base", "evaluate@add:lora", "evaluate@add:sira", "evaluate@add:multitask",
                                "evaluate@rev:multitask", "package@add:lora", "package@add:sira", "package:multitask"])
-        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 25 - 13)
+        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 26 - 13)
     }
 
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {
@@ -67,9 +80,7 @@ import Testing
         let p = try config()
         let child = try p.cli(["run", p.manifestPath, "--plain"])
         // Progress lines come every 10%: wait until training is past its second save.
-        let reached = child.waitForOutput(timeout: 240) { out in
-            out.contains("train@add:lora 90/300") || out.contains("train@add:lora 120/300")
-        }
+        let reached = child.waitForOutput(timeout: 240) { Self.step(of: "train@add:lora", in: $0) >= 60 }
         #expect(reached)
         child.signal(SIGKILL)
         let killed = try child.wait()
@@ -107,7 +118,7 @@ import Testing
     @Test func sigtermStopsCleanlyAndTheRunIsResumable() throws {
         let p = try TinyPipeline(trainSteps: 300, saveEvery: 50, jobs: 1, variants: "lora: {r: 2}")
         let child = try p.cli(["run", p.manifestPath, "--plain"])
-        #expect(child.waitForOutput(timeout: 240) { $0.contains("train@add:lora 60/300") })
+        #expect(child.waitForOutput(timeout: 240) { Self.step(of: "train@add:lora", in: $0) >= 60 })
         child.signal(SIGTERM)
         let stopped = try child.wait()
         #expect(stopped.status == 130)

@@ -50,7 +50,7 @@ struct PackageStage: PipelineStage {
         let adapter = try context.input(trained)
         let decoder = JSONDecoder()
         let baseConfig = try? decoder.decode(SiraStore.JSONValue.self, from: Data(contentsOf: base.url("config.json")))
-        let adapterConfig = try decoder.decode(SiraStore.JSONValue.self, from: Data(contentsOf: adapter.url(AdapterFiles.configName)))
+        let adapterConfig = try decoder.decode(SiraStore.JSONValue.self, from: Data(contentsOf: adapter.url(TrainStage.configName)))
         var metrics: [String: Double] = [:]
         for task in tasks {
             let eval = try context.input(StageID(.evaluate, task: task, variant: variant.name))
@@ -63,14 +63,14 @@ struct PackageStage: PipelineStage {
             kind: .adapter, toolVersion: ToolVersion.string, pipeline: pipeline, runID: context.runID,
             base: .init(name: baseName, sha256: base.digest, config: baseConfig),
             tokenizer: .init(file: TokenizerFiles.fileName, sha256: try ContentHash.sha256(file: tokenizerFile)),
-            adapters: [variant.name: .init(file: AdapterFiles.weightsName, variant: variant.kind.rawValue, tasks: tasks,
+            adapters: [variant.name: .init(file: TrainStage.weightsName, variant: variant.kind.rawValue, tasks: tasks,
                                            config: adapterConfig, metrics: metrics)]
         )
         let url = context.outputFolder.appendingPathComponent(fileName)
         let result = try SiraPackage.write(
             to: url, manifest: manifest,
-            files: [PackageFile(name: AdapterFiles.weightsName, source: adapter.url(AdapterFiles.weightsName)),
-                    PackageFile(name: AdapterFiles.configName, source: adapter.url(AdapterFiles.configName)),
+            files: [PackageFile(name: TrainStage.weightsName, source: adapter.url(TrainStage.weightsName)),
+                    PackageFile(name: TrainStage.configName, source: adapter.url(TrainStage.configName)),
                     PackageFile(name: TokenizerFiles.fileName, source: tokenizerFile)],
             level: Int32(zstdLevel)
         )

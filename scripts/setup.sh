@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Swift 6.3 lacks: libzstd (packages), libsqlite3 (run
 # tracking), and the Python packages the tests use as independent references (numpy, the
-# `tokenizers` library, `safetensors`). Safe to run again; quiet when everything is present.
+# `tokenizers` library, `safetensors`), and starts the single-node Slurm the Slurm executor's tests
+# run against (scripts/slurm/start-local-slurm.sh; needs root or sudo). Safe to run again; quiet
+# when everything is present.
 set -euo pipefail
 need_apt=()
 for pkg in libzstd-dev libsqlite3-dev pkg-config zstd; do
@@ -16,4 +18,17 @@ fi
 if ! python3 -c "import numpy, tokenizers, safetensors" >/dev/null 2>&1; then
   echo "setup: installing numpy tokenizers safetensors (pip)"
   python3 -m pip install -q numpy tokenizers safetensors 2>&1 | grep -v -i "warning" || true
+fi
+# A real single-node Slurm (munged, slurmctld, slurmd) for the Slurm executor tests. Without root
+# it cannot start; those tests then fail and say how to start it.
+if [ "$(id -u)" -eq 0 ]; then
+  bash "$(dirname "$0")/slurm/start-local-slurm.sh" | grep -v '^start-local-slurm: ready' || true
+  case "$(sinfo -h -o '%T' 2>/dev/null || true)" in
+    *idle*|*mixed*|*allocated*|*completing*) ;;
+    *) echo "setup: the local Slurm did not start (see above)" >&2; exit 1 ;;
+  esac
+elif sudo -n true 2>/dev/null; then
+  sudo bash "$(dirname "$0")/slurm/start-local-slurm.sh" | grep -v '^start-local-slurm: ready' || true
+else
+  echo "setup: not root: start the local Slurm with 'sudo bash scripts/slurm/start-local-slurm.sh' (the Slurm executor tests need it)" >&2
 fi

@@ -157,6 +157,9 @@ public final class BPETokenizer: Sendable {
         tokenArena[Int(tokenOffsets[Int(id)]) ..< Int(tokenOffsets[Int(id) + 1])]
     }
 
+    /// Number of merge rules.
+    public var mergeCount: Int { mergeList.count }
+
     // MARK: Encoding
 
     public func encode(_ text: String) -> [Int] {

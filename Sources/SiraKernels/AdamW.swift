@@ -21,19 +21,23 @@ public struct AdamWConfig: Sendable, Equatable {
 /// `step` counts from 1. Pass `weightDecay: 0` in `config` for parameters that take no decay.
 public func adamwStep(parameters: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                       m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>, count: Int,
-                      step: Int, config: AdamWConfig) {
+                      step: Int, config: AdamWConfig, threads: Int? = nil) {
     precondition(step >= 1, "adamwStep: step counts from 1, got \(step)")
     let b1 = config.beta1, b2 = config.beta2
     let c1 = Float(1 / (1 - pow(Double(b1), Double(step))))
     let c2 = Float(1 / (1 - pow(Double(b2), Double(step))))
     let lr = config.learningRate, wd = config.weightDecay, eps = config.epsilon
-    for i in 0..<count {
-        let g = gradients[i]
-        let mi = b1 * m[i] + (1 - b1) * g
-        let vi = b2 * v[i] + (1 - b2) * g * g
-        m[i] = mi
-        v[i] = vi
-        let p = parameters[i]
-        parameters[i] = p - lr * ((mi * c1) / ((vi * c2).squareRoot() + eps) + wd * p)
+    let shared = UncheckedSendable((parameters, gradients, m, v))
+    parallelRanges(count, minimum: 65536, threads: threads) { range in
+        let (parameters, gradients, m, v) = shared.value
+        for i in range {
+            let g = gradients[i]
+            let mi = b1 * m[i] + (1 - b1) * g
+            let vi = b2 * v[i] + (1 - b2) * g * g
+            m[i] = mi
+            v[i] = vi
+            let p = parameters[i]
+            parameters[i] = p - lr * ((mi * c1) / ((vi * c2).squareRoot() + eps) + wd * p)
+        }
     }
 }

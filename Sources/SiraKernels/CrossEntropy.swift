@@ -39,15 +39,17 @@ public func softmaxCrossEntropy(logits: UnsafePointer<Float>, targets: UnsafePoi
                 if let d = dLogits { (d + r &* ld).update(repeating: 0, count: vocab) }
                 continue
             }
-            var mx = -Float.infinity
-            for j in 0..<vocab { mx = max(mx, lr[j]) }
-            var sum: Float = 0
-            for j in 0..<vocab { sum += expf(lr[j] - mx) }
-            let logZ = mx + logf(sum)
+            var mxv = SIMD8<Float>(repeating: -.infinity)
+            forEachSIMD8(vocab) { j, n in mxv = pointwiseMax(mxv, maskTail(loadPartial(lr + j, n), n, -.infinity)) }
+            let mx = mxv.max()
+            var sumv = SIMD8<Float>()
+            forEachSIMD8(vocab) { j, n in sumv += maskTail(simdExp(loadPartial(lr + j, n) - SIMD8(repeating: mx)), n, 0) }
+            let logZ = mx + logf(sumv.sum())
             perRowLoss[r] = Double(logZ - lr[target])
             if let d = dLogits {
                 let dr = d + r &* ld
-                for j in 0..<vocab { dr[j] = gradScale * expf(lr[j] - logZ) }
+                let z = SIMD8(repeating: logZ)
+                forEachSIMD8(vocab) { j, n in storePartial(dr + j, gradScale * simdExp(loadPartial(lr + j, n) - z), n) }
                 dr[target] -= gradScale
             }
         }

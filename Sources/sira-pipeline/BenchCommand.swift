@@ -11,6 +11,7 @@ struct BenchCommand: ParsableCommand {
             BenchPackageCommand.self,
             BenchTrainCommand.self,
             BenchWatchCommand.self,
+            BenchTokenizerCommand.self,
             BenchModelCommand.self,
         ]
     )

@@ -22,6 +22,9 @@ struct BenchKernelsCommand: ParsableCommand {
     @Option(help: "Largest square GEMM size to run (256, 512, 1024, 2048).")
     var maxSize: Int = 2048
 
+    @Option(help: "Run only the cases whose name contains this text (e.g. \"gemm 1024\", \"grouped E=16\").")
+    var filter: String?
+
     @Flag(help: "Skip the numpy/OpenBLAS peer.")
     var noPeer = false
 
@@ -36,11 +39,11 @@ struct BenchKernelsCommand: ParsableCommand {
         KernelThreads.count = many
         var rows: [KernelBenchRow] = []
         for t in threadCounts {
-            var cases = KernelBenchCase.gemmCases(maxSize: maxSize)
-            for c in cases.indices { cases[c].siraSeconds = timeSira(cases[c], threads: t) }
-            let peer: [Double?] = noPeer ? cases.map { _ in nil } : try NumpyPeer.time(cases, threads: t, minTime: minTime)
-            for (c, p) in zip(cases, peer) { rows.append(KernelBenchRow(c, threads: t, peerSeconds: p)) }
-            for g in KernelBenchCase.groupedCases() {
+            var cases = KernelBenchCase.gemmCases(maxSize: maxSize).filter { selected($0.name) }
+            for c in cases.indices { cases[c].sira = timeSira(cases[c], threads: t) }
+            let peer: [BenchTiming?] = noPeer || cases.isEmpty ? cases.map { _ in nil } : try NumpyPeer.time(cases, threads: t, minTime: minTime)
+            for (c, p) in zip(cases, peer) { rows.append(KernelBenchRow(c, threads: t, peer: p)) }
+            for g in KernelBenchCase.groupedCases() where selected(g.name) {
                 rows.append(contentsOf: timeGrouped(g, threads: t))
             }
         }
@@ -55,22 +58,29 @@ struct BenchKernelsCommand: ParsableCommand {
         }
     }
 
-    /// Best wall time of `body` over repetitions filling `minTime` (at least 3), after one warm-up.
-    func best(_ body: () -> Void) -> Double {
+    func selected(_ name: String) -> Bool { filter.map { name.contains($0) } ?? true }
+
+    /// Best wall time and best calling-thread CPU time of `body` over repetitions filling
+    /// `minTime` (at least 3), after one warm-up. On one thread the CPU time leaves out time the
+    /// thread spent preempted, which matters when other work shares the cores.
+    func best(_ body: () -> Void) -> BenchTiming {
         body()
-        var bestTime = Double.infinity, total = 0.0, reps = 0
+        var timing = BenchTiming(wall: .infinity, cpu: .infinity)
+        var total = 0.0, reps = 0
         while reps < 3 || (total < minTime && reps < 1000) {
+            let c0 = BenchTiming.threadCPUSeconds()
             let t0 = DispatchTime.now().uptimeNanoseconds
             body()
             let dt = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
-            bestTime = min(bestTime, dt)
+            timing.cpu = min(timing.cpu, BenchTiming.threadCPUSeconds() - c0)
+            timing.wall = min(timing.wall, dt)
             total += dt
             reps += 1
         }
-        return bestTime
+        return timing
     }
 
-    func timeSira(_ c: KernelBenchCase, threads: Int) -> Double {
+    func timeSira(_ c: KernelBenchCase, threads: Int) -> BenchTiming {
         let a = BenchMatrix(count: c.m * c.k), b = BenchMatrix(count: c.k * c.n), out = BenchMatrix(count: c.m * c.n)
         defer { a.free(); b.free(); out.free() }
         let lda = c.transA == .noTranspose ? c.k : c.m, ldb = c.transB == .noTranspose ? c.n : c.k
@@ -96,20 +106,22 @@ struct BenchKernelsCommand: ParsableCommand {
         }
         let flops = 2 * Double(total) * Double(g.n) * Double(g.k)
         return [KernelBenchRow(kind: "grouped", name: g.name, shape: "E=\(g.experts) k=2 rows=\(total) [rows x \(g.k)] x [\(g.k) x \(g.n)] max/min load \(g.rowCounts.max()!)/\(g.rowCounts.min()!)",
-                               threads: threads, flops: flops, siraSeconds: grouped, peerSeconds: nil, denseSeconds: dense)]
+                               threads: threads, flops: flops, sira: grouped, peer: nil, dense: dense)]
     }
 
     func printTable(_ rows: [KernelBenchRow], threadCounts: [Int]) {
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : s + String(repeating: " ", count: w - s.count) }
         func lpad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
-        print(pad("case", 26) + lpad("thr", 4) + lpad("sira GF/s", 11) + lpad("OpenBLAS", 10) + lpad("% peer", 8) + lpad("dense GF/s", 12) + lpad("x dense", 9) + "  shape")
+        func f(_ v: Double?, _ format: String = "%.1f") -> String { v.map { String(format: format, $0) } ?? "-" }
+        print("GFLOP/s, best repetition. wall = elapsed time; cpu = calling-thread CPU time (1 thread only);")
+        print("/dense = grouped time over one dense GEMM with the same total rows (wall, then cpu).")
+        print(pad("case", 24) + lpad("thr", 4) + lpad("sira", 8) + lpad("BLAS", 8) + lpad("%", 6)
+              + lpad("sira cpu", 10) + lpad("BLAS cpu", 10) + lpad("% cpu", 7) + lpad("dense", 8) + lpad("/dense", 8) + lpad("cpu", 6) + "  shape")
         for r in rows {
-            let peer = r.peerGflops.map { String(format: "%.1f", $0) } ?? "-"
-            let pct = r.percentOfPeer.map { String(format: "%.0f%%", $0) } ?? "-"
-            let dense = r.denseGflops.map { String(format: "%.1f", $0) } ?? "-"
-            let ratio = r.timeOverDense.map { String(format: "%.2f", $0) } ?? "-"
-            print(pad(r.name, 26) + lpad("\(r.threads)", 4) + lpad(String(format: "%.1f", r.siraGflops), 11) + lpad(peer, 10)
-                  + lpad(pct, 8) + lpad(dense, 12) + lpad(ratio, 9) + "  " + r.shape)
+            print(pad(r.name, 24) + lpad("\(r.threads)", 4) + lpad(f(r.siraGflops), 8) + lpad(f(r.peerGflops), 8)
+                  + lpad(f(r.percentOfPeer, "%.0f"), 6) + lpad(f(r.siraCPUGflops), 10) + lpad(f(r.peerCPUGflops), 10)
+                  + lpad(f(r.percentOfPeerCPU, "%.0f"), 7) + lpad(f(r.denseGflops), 8) + lpad(f(r.timeOverDense, "%.2f"), 8) + lpad(f(r.timeOverDenseCPU, "%.2f"), 6)
+                  + "  " + r.shape)
         }
     }
 }
@@ -120,7 +132,7 @@ struct KernelBenchCase: Codable {
     var name: String
     var m: Int, n: Int, k: Int
     var ta: Bool, tb: Bool
-    var siraSeconds = 0.0
+    var sira = BenchTiming(wall: 0, cpu: 0)
 
     var transA: Transpose { ta ? .transpose : .noTranspose }
     var transB: Transpose { tb ? .transpose : .noTranspose }
@@ -185,41 +197,66 @@ struct KernelBenchRow: Encodable {
     var shape: String
     var threads: Int
     var flops: Double
-    var siraSeconds: Double
-    var peerSeconds: Double?
-    var denseSeconds: Double?
+    var sira: BenchTiming
+    var peer: BenchTiming?
+    var dense: BenchTiming?
 
-    var siraGflops: Double { flops / siraSeconds / 1e9 }
-    var peerGflops: Double? { peerSeconds.map { flops / $0 / 1e9 } }
-    var percentOfPeer: Double? { peerSeconds.map { 100 * $0 / siraSeconds } }
-    var denseGflops: Double? { denseSeconds.map { flops / $0 / 1e9 } }
-    var timeOverDense: Double? { denseSeconds.map { siraSeconds / $0 } }
+    var siraGflops: Double { flops / sira.wall / 1e9 }
+    var peerGflops: Double? { peer.map { flops / $0.wall / 1e9 } }
+    var percentOfPeer: Double? { peer.map { 100 * $0.wall / sira.wall } }
+    /// On one thread: the same ratio from thread CPU times (robust to preemption).
+    var siraCPUGflops: Double? { threads == 1 ? flops / sira.cpu / 1e9 : nil }
+    var peerCPUGflops: Double? { threads == 1 ? peer.map { flops / $0.cpu / 1e9 } : nil }
+    var percentOfPeerCPU: Double? { threads == 1 ? peer.map { 100 * $0.cpu / sira.cpu } : nil }
+    var denseGflops: Double? { dense.map { flops / $0.wall / 1e9 } }
+    var timeOverDense: Double? { dense.map { sira.wall / $0.wall } }
+    var timeOverDenseCPU: Double? { threads == 1 ? dense.map { sira.cpu / $0.cpu } : nil }
 
-    init(kind: String, name: String, shape: String, threads: Int, flops: Double, siraSeconds: Double,
-         peerSeconds: Double?, denseSeconds: Double?) {
+    init(kind: String, name: String, shape: String, threads: Int, flops: Double, sira: BenchTiming,
+         peer: BenchTiming?, dense: BenchTiming?) {
         self.kind = kind; self.name = name; self.shape = shape; self.threads = threads; self.flops = flops
-        self.siraSeconds = siraSeconds; self.peerSeconds = peerSeconds; self.denseSeconds = denseSeconds
+        self.sira = sira; self.peer = peer; self.dense = dense
     }
 
-    init(_ c: KernelBenchCase, threads: Int, peerSeconds: Double?) {
+    init(_ c: KernelBenchCase, threads: Int, peer: BenchTiming?) {
         let shape = "[\(c.m) x \(c.k)] x [\(c.k) x \(c.n)] \(c.ta ? "T" : "N")\(c.tb ? "T" : "N")"
         self.init(kind: c.kind, name: c.name, shape: shape, threads: threads, flops: 2 * Double(c.m) * Double(c.n) * Double(c.k),
-                  siraSeconds: c.siraSeconds, peerSeconds: peerSeconds, denseSeconds: nil)
+                  sira: c.sira, peer: peer, dense: nil)
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, name, shape, threads, flops, siraSeconds, peerSeconds, denseSeconds
-        case siraGflops, peerGflops, percentOfPeer, denseGflops, timeOverDense
+        case kind, name, shape, threads, flops, siraSeconds, peerSeconds, denseSeconds, siraCPUSeconds, peerCPUSeconds
+        case siraGflops, peerGflops, percentOfPeer, siraCPUGflops, peerCPUGflops, percentOfPeerCPU, denseGflops, timeOverDense
+        case denseCPUSeconds, timeOverDenseCPU
     }
 
     func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(kind, forKey: .kind); try c.encode(name, forKey: .name); try c.encode(shape, forKey: .shape)
         try c.encode(threads, forKey: .threads); try c.encode(flops, forKey: .flops)
-        try c.encode(siraSeconds, forKey: .siraSeconds); try c.encodeIfPresent(peerSeconds, forKey: .peerSeconds)
-        try c.encodeIfPresent(denseSeconds, forKey: .denseSeconds); try c.encode(siraGflops, forKey: .siraGflops)
+        try c.encode(sira.wall, forKey: .siraSeconds); try c.encodeIfPresent(peer?.wall, forKey: .peerSeconds)
+        try c.encodeIfPresent(dense?.wall, forKey: .denseSeconds)
+        if threads == 1 {
+            try c.encode(sira.cpu, forKey: .siraCPUSeconds); try c.encodeIfPresent(peer?.cpu, forKey: .peerCPUSeconds)
+            try c.encodeIfPresent(dense?.cpu, forKey: .denseCPUSeconds); try c.encodeIfPresent(timeOverDenseCPU, forKey: .timeOverDenseCPU)
+        }
+        try c.encode(siraGflops, forKey: .siraGflops)
         try c.encodeIfPresent(peerGflops, forKey: .peerGflops); try c.encodeIfPresent(percentOfPeer, forKey: .percentOfPeer)
+        try c.encodeIfPresent(siraCPUGflops, forKey: .siraCPUGflops); try c.encodeIfPresent(peerCPUGflops, forKey: .peerCPUGflops)
+        try c.encodeIfPresent(percentOfPeerCPU, forKey: .percentOfPeerCPU)
         try c.encodeIfPresent(denseGflops, forKey: .denseGflops); try c.encodeIfPresent(timeOverDense, forKey: .timeOverDense)
+    }
+}
+
+/// Best wall-clock and best calling-thread CPU seconds of one case.
+struct BenchTiming: Codable {
+    var wall: Double
+    var cpu: Double
+
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }
 
@@ -261,15 +298,17 @@ enum NumpyPeer {
         b = B.T if c["tb"] else B
         C = np.empty((m, n), np.float32)
         np.matmul(a, b, out=C)
-        best, total, reps = float("inf"), 0.0, 0
+        best, cpu, total, reps = float("inf"), float("inf"), 0.0, 0
         while reps < 3 or (total < min_time and reps < 1000):
-            t0 = time.perf_counter(); np.matmul(a, b, out=C); dt = time.perf_counter() - t0
-            best, total, reps = min(best, dt), total + dt, reps + 1
-        out.append(best)
+            c0 = time.thread_time(); t0 = time.perf_counter()
+            np.matmul(a, b, out=C)
+            dt = time.perf_counter() - t0; dc = time.thread_time() - c0
+            best, cpu, total, reps = min(best, dt), min(cpu, dc), total + dt, reps + 1
+        out.append({"wall": best, "cpu": cpu})
     print(json.dumps(out))
     """
 
-    static func time(_ cases: [KernelBenchCase], threads: Int, minTime: Double) throws -> [Double?] {
+    static func time(_ cases: [KernelBenchCase], threads: Int, minTime: Double) throws -> [BenchTiming?] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         let payload = String(decoding: try JSONEncoder().encode(cases), as: UTF8.self)
@@ -284,7 +323,7 @@ enum NumpyPeer {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0, let times = try? JSONDecoder().decode([Double].self, from: data) else {
+        guard process.terminationStatus == 0, let times = try? JSONDecoder().decode([BenchTiming].self, from: data) else {
             throw ValidationError("numpy peer failed (python3 with numpy needed; --no-peer skips it): \(errorText)")
         }
         return times

@@ -3,7 +3,7 @@ import Foundation
 import SiraPipeline
 import SiraStore
 
-/// `sira-pipeline run MANIFEST... [--jobs N] [--workspace DIR] [--all]`: runs pipelines once,
+/// `sira-pipeline run MANIFEST... [--jobs N] [--workspace DIR] [--all] [--executor local|slurm]`: runs pipelines once,
 /// in order, as the workspace's one scheduler. Unchanged stages come from the cache; a run that
 /// was interrupted (Ctrl-C, `kill`, a crash) is resumed by running it again.
 ///
@@ -33,6 +33,13 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Why this run happens, as recorded: manual, schedule, watch, resume.")
     var trigger = "manual"
+
+    @Option(help: "Where stages run: local or slurm (default: the manifest's `executor`; slurm takes its settings from the manifest's `executor: {slurm: ...}` when present).")
+    var executor: ExecutorChoice?
+
+    enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
+        case local, slurm
+    }
 
     func validate() throws {
         if manifests.isEmpty, !all { throw ValidationError("give a manifest (pipelines/demo.yaml) or --all") }
@@ -83,7 +90,13 @@ struct RunCommand: ParsableCommand {
 
         var worst: Int32 = 0
         for manifest in loaded {
-            let options = RunOptions(jobs: jobs, trigger: session.crashedRuns.isEmpty ? trigger : "resume")
+            var options = RunOptions(jobs: jobs, trigger: session.crashedRuns.isEmpty ? trigger : "resume")
+            switch (executor, manifest.executor) {
+            case (nil, _): break
+            case (.local, _): options.executor = LocalExecutor()
+            case let (.slurm, .slurm(spec)): options.executor = SlurmExecutor(options: SlurmExecutorOptions(spec: spec))
+            case (.slurm, .local): options.executor = SlurmExecutor(options: SlurmExecutorOptions(spec: SlurmSpec.defaults))
+            }
             let summary = try session.run(manifest: manifest, options: options, observer: display)
             RunSummaryPrinter(summary: summary, manifest: manifest, workspace: ws).print()
             switch summary.status {

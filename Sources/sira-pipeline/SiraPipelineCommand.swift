@@ -15,6 +15,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScheduleCommand.self,
             WatchCommand.self,
             IngestCommand.self,
+            TokenizerCommand.self,
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
@@ -24,6 +25,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ScoreCommand.self,
             GenerateCommand.self,
             BenchCommand.self,
+            StageExecCommand.self,
         ]
     )
 }

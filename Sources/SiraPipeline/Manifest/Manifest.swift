@@ -183,4 +183,7 @@ public struct SlurmSpec: Sendable, Equatable, Codable {
     public var cpus: Int
     /// Concurrency limit of per-task job arrays (`%K`).
     public var arrayLimit: Int?
+
+    /// `executor: slurm` without settings: the cluster's default partition and account.
+    public static let defaults = SlurmSpec(partition: nil, account: nil, time: nil, memory: nil, cpus: ManifestDefaults.slurmCPUs, arrayLimit: nil)
 }

@@ -9,6 +9,12 @@ extension WorkspaceSession {
         params["manifest.file"] = manifest.file
         params["manifest.sha256"] = manifest.sha256
         params["tool.version"] = ToolVersion.string
+        var options = options
+        options.source = options.source ?? .manifest(manifest)
+        if options.executor == nil, case let .slurm(spec) = manifest.executor {
+            options.executor = SlurmExecutor(options: SlurmExecutorOptions(spec: spec))
+        }
+        params["executor"] = (options.executor ?? executor).name
         return try run(stages: stages, pipeline: manifest.name, manifestHash: manifest.sha256, params: params,
                        jobs: manifest.jobs, retries: manifest.retries, options: options, observer: observer)
     }

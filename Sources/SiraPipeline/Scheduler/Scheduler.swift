@@ -130,7 +130,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func launchReady() {
         let now = Date()
-        for id in order where running < options.jobs && !cancellation.isSet {
+        for id in order where (running < options.jobs || executor.schedulesConcurrency) && !cancellation.isSet {
             guard case let .ready(notBefore) = entries[id]!.state, notBefore <= now else { continue }
             launch(id)
         }

@@ -11,6 +11,22 @@ public protocol StageExecutor: AnyObject, Sendable {
     /// id when the executor has one (a Slurm job id).
     @discardableResult
     func launch(_ attempt: StageAttempt, completion: @escaping @Sendable (AttemptOutcome) -> Void) -> String?
+    /// Called once before a run's first launch with the whole run. An executor that hands the
+    /// graph to a batch system up front (Slurm: job arrays with dependencies) submits it here;
+    /// throwing fails the run before any stage starts. `launch` then attaches to what was submitted.
+    func begin(_ plan: ExecutionPlan) throws
+    /// Called once when the run is over, whatever its outcome: releases what `begin` set up
+    /// (Slurm: cancels jobs of stages that will never run).
+    func end(_ plan: ExecutionPlan)
+    /// True when the executor decides how many stages run at once (Slurm does): then the
+    /// scheduler's `jobs` limit does not hold launches back.
+    var schedulesConcurrency: Bool { get }
+}
+
+extension StageExecutor {
+    public func begin(_ plan: ExecutionPlan) throws {}
+    public func end(_ plan: ExecutionPlan) {}
+    public var schedulesConcurrency: Bool { false }
 }
 
 /// Runs each attempt on its own thread in this process. Stages are CPU-bound and long, so they

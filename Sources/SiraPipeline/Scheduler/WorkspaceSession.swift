@@ -9,13 +9,22 @@ public struct RunOptions: Sendable {
     public var heartbeatInterval: Double
     /// First retry delay in seconds (doubles per attempt).
     public var backoff: Double
+    /// How another process rebuilds this run's stages (a Slurm job running `stage-exec`); nil
+    /// when the stages exist only in this process (the local executor needs nothing else).
+    public var source: StageSource?
+    /// Runs this run's stages instead of the session's executor (`run --executor`, a manifest's
+    /// `executor: slurm`).
+    public var executor: StageExecutor?
 
-    public init(jobs: Int? = nil, retries: Int? = nil, trigger: String = "manual", heartbeatInterval: Double = 5, backoff: Double = 2) {
+    public init(jobs: Int? = nil, retries: Int? = nil, trigger: String = "manual", heartbeatInterval: Double = 5, backoff: Double = 2,
+                source: StageSource? = nil, executor: StageExecutor? = nil) {
         self.jobs = jobs
         self.retries = retries
         self.trigger = trigger
         self.heartbeatInterval = heartbeatInterval
         self.backoff = backoff
+        self.source = source
+        self.executor = executor
     }
 }
 
@@ -72,6 +81,7 @@ public final class WorkspaceSession: @unchecked Sendable {
         try? recorder.recordParams(run: runID, params)
         let heartbeat = Heartbeat(interval: options.heartbeatInterval) { try? recorder.heartbeat(run: runID) }
         defer { heartbeat.stop() }
+        let executor = options.executor ?? self.executor
         let scheduler: Scheduler
         let flag: CancellationFlag
         do {
@@ -87,9 +97,18 @@ public final class WorkspaceSession: @unchecked Sendable {
             try? recorder.finishRun(runID, status: .failed, error: "\(error)")
             throw error
         }
+        let plan = ExecutionPlan(runID: runID, pipeline: pipeline, workspace: workspace, stages: stages,
+                                 retries: options.retries ?? retries, source: options.source, cancellation: flag)
+        do {
+            try executor.begin(plan)
+        } catch {
+            try? recorder.finishRun(runID, status: .failed, error: "\(executor.name) executor: \(error)")
+            throw error
+        }
         mutex.withLock { active = scheduler }
         let summary = scheduler.run()
         mutex.withLock { active = nil }
+        executor.end(plan)
         heartbeat.stop()
         do {
             try CheckpointIndex.publish(summary, workspace: workspace)

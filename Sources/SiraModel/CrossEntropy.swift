@@ -22,6 +22,7 @@ struct TokenLossSums {
 func crossEntropyRows(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int,
                       targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>, gradScale: Float?) -> TokenLossSums {
     var result = TokenLossSums()
+    let vectorEnd = vocab & ~7
     for r in 0..<rows {
         let z = logits + r &* vocab
         let m = mask[r]
@@ -31,19 +32,44 @@ func crossEntropyRows(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int
         }
         let t = Int(targets[r])
         precondition(t >= 0 && t < vocab, "target \(t) outside the vocabulary (\(vocab))")
+        // Max (and the first index holding it: the argmax, ties to the lower id).
+        var mx8 = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        while j < vectorEnd {
+            let v = UnsafeRawPointer(z + j).loadUnaligned(as: SIMD8<Float>.self)
+            mx8.replace(with: v, where: v .> mx8)
+            j &+= 8
+        }
+        var mx = mx8.max()
+        while j < vocab { mx = max(mx, z[j]); j &+= 1 }
         var best = 0
-        var mx = z[0]
-        for j in 1..<vocab where z[j] > mx { mx = z[j]; best = j }
-        var sum: Float = 0
-        for j in 0..<vocab { sum += expf(z[j] - mx) }
-        let nll = Double(logf(sum)) + Double(mx) - Double(z[t])
+        while z[best] != mx { best &+= 1 }
+        let zt = z[t]
+        // Σ exp(z − max); with a gradient, the exponentials are kept in place for the next pass.
+        var sum8 = SIMD8<Float>()
+        let shift = SIMD8<Float>(repeating: mx)
+        j = 0
+        while j < vectorEnd {
+            let e = exp8(UnsafeRawPointer(z + j).loadUnaligned(as: SIMD8<Float>.self) - shift)
+            if gradScale != nil { UnsafeMutableRawPointer(z + j).storeBytes(of: e, as: SIMD8<Float>.self) }
+            sum8 += e
+            j &+= 8
+        }
+        var sum = sum8.sum()
+        while j < vocab {
+            let e = expf(z[j] - mx)
+            if gradScale != nil { z[j] = e }
+            sum += e
+            j &+= 1
+        }
+        let nll = Double(logf(sum)) + Double(mx) - Double(zt)
         result.nllSum += nll
         result.weightedNLL += Double(m) * nll
         result.tokens += 1
         if best == t { result.correct += 1 }
         if let scale = gradScale {
             let k = scale * m / sum
-            for j in 0..<vocab { z[j] = k * expf(z[j] - mx) }
+            for i in 0..<vocab { z[i] *= k }
             z[t] -= scale * m
         }
     }

@@ -25,6 +25,9 @@ struct BenchModelCommand: ParsableCommand {
         var seq: Int
         var tokensPerSecond: Double
         var secondsPerStep: Double
+        /// CPU time of the whole process per step (all threads): on a shared machine, wall time
+        /// says how busy the neighbours were, this says what the step costs.
+        var cpuSecondsPerStep: Double
         var gflopPerSecond: Double
     }
 
@@ -52,33 +55,34 @@ struct BenchModelCommand: ParsableCommand {
             for trainable in [true, false] {
                 model.setTrainable(trainable)
                 model.forwardBackward(b, mode: .training(seed: 0))
-                let start = Date()
+                let start = Date(), cpuStart = Self.cpuSeconds()
                 for s in 0..<steps { model.forwardBackward(b, mode: .training(seed: UInt64(s))) }
                 let perStep = Date().timeIntervalSince(start) / Double(steps)
+                let cpuPerStep = (Self.cpuSeconds() - cpuStart) / Double(steps)
                 // Backward costs two forwards when weights are trained, one (input grads only) when frozen.
                 let flops = forwardFlops * (trainable ? 3 : 2)
                 rows.append(Row(model: name, workload: trainable ? "pretrain step" : "frozen-base step", batch: batch, seq: seq,
                                 tokensPerSecond: Double(tokens) / perStep, secondsPerStep: perStep,
-                                gflopPerSecond: flops / perStep / 1e9))
+                                cpuSecondsPerStep: cpuPerStep, gflopPerSecond: flops / perStep / 1e9))
             }
             model.releaseActivations()
             model.setTrainable(false)
             let prompt = (0..<32).map { $0 % config.vocabSize }
             let generated = 64
-            let start = Date()
+            let start = Date(), cpuStart = Self.cpuSeconds()
             let out = model.generate(prompt: prompt, maxTokens: generated, temperature: 0)
             let seconds = Date().timeIntervalSince(start)
             rows.append(Row(model: name, workload: "generate (kv cache)", batch: 1, seq: prompt.count + out.count,
                             tokensPerSecond: Double(out.count) / seconds, secondsPerStep: seconds / Double(out.count),
-                            gflopPerSecond: 0))
+                            cpuSecondsPerStep: (Self.cpuSeconds() - cpuStart) / Double(out.count), gflopPerSecond: 0))
         }
         print("threads: \(KernelThreads.count)")
         print("model".padding(toLength: 15, withPad: " ", startingAt: 0) + "workload".padding(toLength: 21, withPad: " ", startingAt: 0)
-              + "batch×seq      tokens/s    s/step   GFLOP/s")
+              + "batch×seq      tokens/s    s/step  cpu s/step   GFLOP/s")
         for r in rows {
             print(r.model.padding(toLength: 15, withPad: " ", startingAt: 0) + r.workload.padding(toLength: 21, withPad: " ", startingAt: 0)
                   + "\(r.batch)×\(r.seq)".padding(toLength: 10, withPad: " ", startingAt: 0)
-                  + String(format: "%12.0f %9.4f %9.1f", r.tokensPerSecond, r.secondsPerStep, r.gflopPerSecond))
+                  + String(format: "%12.0f %9.4f %11.4f %9.1f", r.tokensPerSecond, r.secondsPerStep, r.cpuSecondsPerStep, r.gflopPerSecond))
         }
         if let json {
             struct Report: Codable { var threads: Int; var rows: [Row] }
@@ -87,6 +91,12 @@ struct BenchModelCommand: ParsableCommand {
             try AtomicFile.write(Array(try encoder.encode(Report(threads: KernelThreads.count, rows: rows))),
                                  to: URL(fileURLWithPath: json))
         }
+    }
+
+    static func cpuSeconds() -> Double {
+        var t = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+        return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
     }
 
     /// Forward FLOPs per token: 2 × (projection and lm_head weights) + the attention GEMMs

@@ -77,6 +77,10 @@ struct SlurmExecutorTests {
             #expect(r.job?.contains("_") == true, "evaluate runs as an array element")
         }
         #expect(recorder.stages.filter { $0.record.executor == "slurm" }.count == recorder.stages.count)
+        // Each launched attempt carries its job id, as the job itself reported it.
+        let trainRows = recorder.stages.filter { $0.record.stage == failTrain }.sorted { $0.record.attempt < $1.record.attempt }
+        #expect(trainRows.map(\.record.externalID) == [first.job, second.job])
+        #expect(recorder.stages.filter { $0.status == .succeeded }.allSatisfy { $0.record.externalID != nil })
         // Nothing of the run is left in the queue, and no name reached a shell.
         let comment = "sira-pipeline ws="
         let left = SlurmTestCluster.queued(commentPrefix: comment).filter { $0.comment.hasSuffix("run=\(slurm.runID)") }
@@ -143,7 +147,8 @@ extension SlurmExecutorTests {
         try SlurmTestCluster.requireRunning()
         let probe = ProbePipeline(tasks: ["k", "m"], seconds: 4, seed: 5)
         let ws = HostileWorkspace()
-        let recorder = MemoryRecorder()
+        // Recorded in SQLite, as `run` does: only this process writes it.
+        let recorder = try StoreRecorder(workspace: ws.workspace)
         let events = EventLog()
         let ingest = StageID(.ingest, task: "k")
         let running = DispatchSemaphore(value: 0)
@@ -176,11 +181,40 @@ extension SlurmExecutorTests {
         #expect(s.status == .succeeded, "\(s.stages.map { "\($0.id) \($0.status) \($0.error ?? "")" })")
         #expect(s.stage(ingest)?.attempts == 2)
         #expect(s.stages.filter { $0.id != ingest }.allSatisfy { $0.attempts == 1 && $0.status == .succeeded })
-        let first = try #require(recorder.stages.first { $0.record.stage == ingest && $0.record.attempt == 1 })
-        #expect(first.status == .failed)
+        let rows = try recorder.store.stages(run: s.runID)
+        let first = try #require(rows.first { $0.stage == ingest.description && $0.attempt == 1 })
+        let second = try #require(rows.first { $0.stage == ingest.description && $0.attempt == 2 })
+        #expect(first.status == .failed && second.status == .succeeded)
+        #expect(first.externalID == job.id && second.externalID != nil && second.externalID != job.id)
         #expect(first.error?.contains("Slurm job \(job.id)") == true && first.error?.contains("without writing its result") == true,
                 "\(first.error ?? "")")
+        #expect(rows.allSatisfy { $0.executor == "slurm" && $0.finishedAt != nil })
+        #expect(try recorder.store.run(s.runID)?.status == .succeeded)
         #expect(ws.pwned().isEmpty)
+    }
+}
+
+extension SlurmExecutorTests {
+    /// A rerun of an unchanged pipeline submits nothing: every stage is found in the cache the
+    /// first run filled, on Slurm as locally (and the local executor reuses what Slurm built).
+    @Test func anUnchangedRerunSubmitsNoJobs() throws {
+        try SlurmTestCluster.requireRunning()
+        let probe = ProbePipeline(tasks: ["p", "q r"], seed: 9)
+        let ws = HostileWorkspace()
+        let first = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        #expect(first.status == .succeeded)
+        #expect(first.count(.succeeded) == first.stages.count)
+        let started = Date()
+        let again = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        let seconds = Date().timeIntervalSince(started)
+        #expect(again.status == .succeeded)
+        #expect(again.count(.cached) == again.stages.count)
+        #expect(seconds < 5, "\(seconds) s")
+        let folder = SlurmRunFolder(workspace: ws.workspace, runID: again.runID)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.scriptsFolder.path).isEmpty)
+        let local = try runProbe(probe, in: ws.workspace, executor: LocalExecutor(), retries: 0)
+        #expect(local.count(.cached) == local.stages.count)
+        for s in first.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
     }
 }
 

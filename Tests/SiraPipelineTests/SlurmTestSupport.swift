@@ -79,7 +79,7 @@ final class HostileWorkspace: @unchecked Sendable {
 
 /// Runs `probe` in `workspace` with `executor` and an in-memory recorder.
 func runProbe(_ probe: ProbePipeline, in workspace: Workspace, executor: StageExecutor, retries: Int,
-              recorder: MemoryRecorder = MemoryRecorder(), observer: PipelineObserver? = nil,
+              recorder: RunRecorder = MemoryRecorder(), observer: PipelineObserver? = nil,
               onSession: ((WorkspaceSession) -> Void)? = nil) throws -> RunSummary {
     let session = try WorkspaceSession(workspace: workspace, recorder: recorder, executor: executor)
     defer { session.close() }

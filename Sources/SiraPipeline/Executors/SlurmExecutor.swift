@@ -39,7 +39,8 @@ extension SlurmExecutorOptions {
     }
 }
 
-/// Runs stages as Slurm jobs (DESIGN.md §7). `begin` submits the whole run at once: per-task
+/// Runs stages as Slurm jobs (DESIGN.md §7). `begin` submits the whole run at once (except
+/// stages whose output is already cached, which need no job): per-task
 /// stages as job arrays (`%K` limits how many elements run together), dependencies as Slurm
 /// dependencies (`SlurmJobPlanner`), every job running `sira-pipeline stage-exec` on the shared
 /// filesystem. `launch` only attaches to the stage's job and reports its outcome from the
@@ -83,7 +84,8 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             try AtomicFile.write(try Self.manifestBytes(m, workspace: plan.workspace), to: state.folder.manifestURL)
         }
         cancelOrphans(of: state)
-        try submit(state, batch: Array(state.planner.stages.indices))
+        findCached(state)
+        try submit(state, batch: state.planner.stages.indices.filter { state.cached[$0] == nil })
         cond.lock()
         runs[plan.runID] = state
         startMonitorIfNeeded()
@@ -95,6 +97,10 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
         defer { cond.unlock() }
         guard let state = runs[attempt.runID], let s = state.numbers[attempt.stage.id] else {
             fail(completion, "the Slurm executor was not given run \(attempt.runID) (begin was not called)")
+            return nil
+        }
+        if let out = state.cached[s] {
+            DispatchQueue.global().async { completion(.cached(out)) }
             return nil
         }
         if state.jobAttempt[s] != attempt.attempt || state.jobs[s] == nil {
@@ -139,6 +145,26 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             }
         }
         throw StageFailure("\(m.file) changed since it was loaded (or cannot be read); run again to submit the current version")
+    }
+
+    /// Stages whose output is already in the cache, found as the local executor would (same key
+    /// from the same inputs), dependencies first: they need no job, so a rerun of an unchanged
+    /// pipeline submits nothing.
+    private func findCached(_ state: SlurmRunState) {
+        let ws = state.plan.workspace
+        for (i, stage) in state.plan.stages.enumerated() {
+            var inputs: [StageID: StageOutput] = [:]
+            for dep in stage.dependencies {
+                guard let n = state.numbers[dep], let out = state.cached[n] else { break }
+                inputs[dep] = out
+            }
+            guard inputs.count == Set(stage.dependencies).count,
+                  let key = try? StageRunner.cacheKey(stage, inputs: inputs, workspace: ws),
+                  let out = StageOutput.loadIfComplete(folder: ws.stageCacheFolder(stage.id.kind).appendingPathComponent(key), workspace: ws)
+            else { continue }
+            state.cached[i] = out
+            state.produced.insert(i)
+        }
     }
 
     // MARK: submission (with `cond` held, or before the run is shared)
@@ -447,6 +473,8 @@ final class SlurmRunState: @unchecked Sendable {
     var jobAttempt: [Int: Int] = [:]
     var waiters: [Int: Waiter] = [:]
     var produced: Set<Int> = []
+    /// Outputs found in the cache before submitting: these stages get no job.
+    var cached: [Int: StageOutput] = [:]
     /// Stages whose latest job failed (a retry may follow).
     var failed: Set<Int> = []
     var scripts = 0

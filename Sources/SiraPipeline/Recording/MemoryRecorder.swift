@@ -105,6 +105,10 @@ public final class MemoryRecorder: RunRecorder, @unchecked Sendable {
         lock.withLock { _artifacts += artifacts }
     }
 
+    public func recordExternalID(_ stageRun: Int64, _ id: String) throws {
+        lock.withLock { _stages[Int(stageRun - 1)].record.externalID = id }
+    }
+
     public func recordEvent(run: Int64?, level: String, _ message: String) throws {
         lock.withLock { _events.append("\(level): \(message)") }
     }

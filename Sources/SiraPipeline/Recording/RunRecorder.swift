@@ -21,6 +21,8 @@ public protocol RunRecorder: AnyObject, Sendable {
     func recordMetrics(run: Int64, stageRun: Int64?, stage: StageID, _ samples: [MetricSample]) throws
     func recordArtifacts(run: Int64, stageRun: Int64?, _ artifacts: [ArtifactInfo]) throws
     func recordEvent(run: Int64?, level: String, _ message: String) throws
+    /// The executor's id for a live attempt (a Slurm job `123_4`), known once it was launched.
+    func recordExternalID(_ stageRun: Int64, _ id: String) throws
     /// A dataset snapshot an ingest stage produced or reused (idempotent by task and hash).
     func recordDataset(task: String, sha256: String, path: String, records: Int) throws
 }

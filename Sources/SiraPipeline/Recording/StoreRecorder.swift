@@ -60,6 +60,10 @@ public final class StoreRecorder: RunRecorder, @unchecked Sendable {
         })
     }
 
+    public func recordExternalID(_ stageRun: Int64, _ id: String) throws {
+        try store.updateStage(stageRun, status: .running, externalID: id)
+    }
+
     public func recordEvent(run: Int64?, level: String, _ message: String) throws {
         try store.recordEvent(run: run, level: EventLevel(rawValue: level) ?? .info, message)
     }

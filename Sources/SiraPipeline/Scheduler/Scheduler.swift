@@ -159,9 +159,11 @@ final class Scheduler: @unchecked Sendable {
             events: { [weak observer] event in observer?.handle(event) },
             metrics: { samples in try? recorder.recordMetrics(run: runID, stageRun: stageRun, stage: id, samples) }
         )
-        executor.launch(attempt) { [self] outcome in
+        let external = executor.launch(attempt) { [self] outcome in
             complete(id, outcome)
         }
+        // Completion waits for `cond`, which is held here: the attempt is still live.
+        if let external, let stageRun { attemptRecord { try recorder.recordExternalID(stageRun, external) } }
     }
 
     private func complete(_ id: StageID, _ outcome: AttemptOutcome) {

@@ -42,18 +42,23 @@ public enum AttemptOutcome: Sendable {
 public enum StageRunner {
     static let keyLocks = KeyedLock()
 
+    /// The stage's cache key from its dependencies' outputs and its external inputs (hashed now).
+    static func cacheKey(_ stage: any PipelineStage, inputs: [StageID: StageOutput], workspace ws: Workspace) throws -> String {
+        var hashes: [String: String] = [:]
+        for dep in stage.dependencies {
+            guard let out = inputs[dep] else { throw StageFailure("input \(dep) is missing") }
+            hashes[dep.description] = out.digest
+        }
+        for (name, hash) in try stage.externalInputs(ws) { hashes[name] = hash }
+        return CacheKey.compute(kind: stage.id.kind, parameters: try stage.parameters(), inputs: hashes)
+    }
+
     public static func perform(_ a: StageAttempt) -> AttemptOutcome {
         let stage = a.stage
         let ws = a.workspace
         let key: String
         do {
-            var inputs: [String: String] = [:]
-            for dep in stage.dependencies {
-                guard let out = a.inputs[dep] else { return .failed(key: nil, error: "input \(dep) is missing") }
-                inputs[dep.description] = out.digest
-            }
-            for (name, hash) in try stage.externalInputs(ws) { inputs[name] = hash }
-            key = CacheKey.compute(kind: stage.id.kind, parameters: try stage.parameters(), inputs: inputs)
+            key = try cacheKey(stage, inputs: a.inputs, workspace: ws)
         } catch {
             return .failed(key: nil, error: "\(error)")
         }

@@ -61,6 +61,7 @@ public final class TickClaimingRecorder: RunRecorder, @unchecked Sendable {
     public func recordArtifacts(run: Int64, stageRun: Int64?, _ artifacts: [ArtifactInfo]) throws {
         try base.recordArtifacts(run: run, stageRun: stageRun, artifacts)
     }
+    public func recordExternalID(_ stageRun: Int64, _ id: String) throws { try base.recordExternalID(stageRun, id) }
     public func recordEvent(run: Int64?, level: String, _ message: String) throws {
         try base.recordEvent(run: run, level: level, message)
     }

@@ -25,18 +25,29 @@ public struct AddedToken: Sendable, Equatable {
 /// first bytes, so text without those bytes costs one table lookup per byte.
 struct AddedTokenMatcher: Sendable {
     private let tokens: [(bytes: [UInt8], id: Int32, lstrip: Bool, rstrip: Bool)]
-    /// For each first byte, indices into `tokens`, longest first.
-    private let byFirstByte: [[Int]]
+    /// Token indices grouped by first byte, longest first: byte b's candidates are
+    /// `candidates[firstIndex[b] ..< firstIndex[b + 1]]`.
+    private let candidates: [Int]
+    private let firstIndex: [Int]
+    /// The only first byte of all tokens (e.g. '<'), so candidates are found with memchr; -1 if several.
+    private let singleFirstByte: Int
     let isEmpty: Bool
 
     init(_ added: [AddedToken]) {
         let list = added.filter { !$0.content.isEmpty }
             .map { (bytes: Array($0.content.utf8), id: Int32($0.id), lstrip: $0.lstrip, rstrip: $0.rstrip) }
-        var table = [[Int]](repeating: [], count: 256)
-        for (i, t) in list.enumerated() { table[Int(t.bytes[0])].append(i) }
-        for b in 0 ..< 256 { table[b].sort { list[$0].bytes.count > list[$1].bytes.count } }
+        var flat: [Int] = []
+        var first: [Int] = [0]
+        for b in 0 ..< 256 {
+            let group = list.indices.filter { list[$0].bytes[0] == UInt8(b) }.sorted { list[$0].bytes.count > list[$1].bytes.count }
+            flat += group
+            first.append(flat.count)
+        }
         tokens = list
-        byFirstByte = table
+        candidates = flat
+        firstIndex = first
+        let distinct = Set(list.map { $0.bytes[0] })
+        singleFirstByte = distinct.count == 1 ? Int(distinct.first!) : -1
         isEmpty = list.isEmpty
     }
 
@@ -49,31 +60,33 @@ struct AddedTokenMatcher: Sendable {
         }
         var segmentStart = 0
         var i = 0
-        byFirstByte.withUnsafeBufferPointer { table in
-            while i < n {
-                let candidates = table[Int(p[i])]
-                var matched = -1
-                for c in candidates {
-                    let t = tokens[c]
-                    if t.bytes.count <= n - i, t.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p + i, t.bytes.count) }) == 0 {
-                        matched = c
-                        break
-                    }
-                }
-                if matched < 0 {
-                    i += 1
-                    continue
-                }
-                let t = tokens[matched]
-                var start = i
-                var end = i + t.bytes.count
-                if t.lstrip { start = whitespaceStart(p, segmentStart, start) }
-                if t.rstrip { end = whitespaceEnd(p, end, n) }
-                if start > segmentStart { text(segmentStart, start) }
-                token(t.id)
-                segmentStart = end
-                i = end
+        while i < n {
+            if singleFirstByte >= 0 {
+                guard let hit = memchr(p + i, Int32(singleFirstByte), n - i) else { break }
+                i = UnsafeRawPointer(p).distance(to: UnsafeRawPointer(hit))
             }
+            let b = Int(p[i])
+            var matched = -1
+            for k in firstIndex[b] ..< firstIndex[b + 1] {
+                let t = tokens[candidates[k]]
+                if t.bytes.count <= n - i, t.bytes.withUnsafeBufferPointer({ memcmp($0.baseAddress!, p + i, t.bytes.count) }) == 0 {
+                    matched = candidates[k]
+                    break
+                }
+            }
+            if matched < 0 {
+                i += 1
+                continue
+            }
+            let t = tokens[matched]
+            var start = i
+            var end = i + t.bytes.count
+            if t.lstrip { start = whitespaceStart(p, segmentStart, start) }
+            if t.rstrip { end = whitespaceEnd(p, end, n) }
+            if start > segmentStart { text(segmentStart, start) }
+            token(t.id)
+            segmentStart = end
+            i = end
         }
         if segmentStart < n { text(segmentStart, n) }
     }

@@ -287,7 +287,7 @@ public final class BPETokenizer: Sendable {
 
 /// Per-thread encoding scratch: the pre-token cache and merge buffers.
 final class EncoderState {
-    var cache = WordCache()
+    let cache = WordCache()
     var merger = BPEMerger()
     var scratch: [UInt8] = []
 }

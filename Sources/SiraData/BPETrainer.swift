@@ -96,11 +96,16 @@ extension BPETokenizer {
 }
 
 /// The merge loop of BPE training over distinct words with counts.
+///
+/// State: each distinct word as symbol ids; for every adjacent pair a slot (`PairIndex`) holding
+/// its count weighted by word frequency and the words it occurs in (appended, possibly repeated
+/// or stale, filtered when used). A merge rewrites each word that holds the pair in place, left
+/// to right, and adjusts only the pairs beside each occurrence: (left, a) → (left, new) and
+/// (b, right) → (new, right) — the library's incremental update.
 struct MergeLearner {
     private var words: [[Int32]] = []
     private var counts: [Int] = []
-    private var pairCounts: [UInt64: Int] = [:]
-    private var pairWords: [UInt64: [Int32]] = [:]
+    private var pairs = PairIndex()
     private var heap = PairHeap()
 
     init(counter: WordCounter) {
@@ -110,12 +115,14 @@ struct MergeLearner {
         }
         for (w, word) in words.enumerated() where word.count > 1 {
             for i in 0 ..< word.count - 1 {
-                let key = MergeTable.key(word[i], word[i + 1])
-                pairCounts[key, default: 0] += counts[w]
-                pairWords[key, default: []].append(Int32(w))
+                let slot = pairs.slot(MergeTable.key(word[i], word[i + 1]))
+                pairs.counts[slot] += counts[w]
+                pairs.words[slot].append(Int32(w))
             }
         }
-        for (key, count) in pairCounts { heap.push(count: count, pair: key) }
+        for slot in 0 ..< pairs.keys.count where pairs.counts[slot] > 0 {
+            heap.push(count: pairs.counts[slot], pair: pairs.keys[slot])
+        }
     }
 
     /// Learns up to `merges` merges; returns them as (left, right) in order. Merged ids are
@@ -123,70 +130,139 @@ struct MergeLearner {
     mutating func learn(merges: Int, minFrequency: Int) -> [(Int32, Int32)] {
         var learned: [(Int32, Int32)] = []
         var lastVisit = [Int32](repeating: -1, count: words.count)
+        var touched: [Int] = []
+        var isTouched: [Bool] = []
         while learned.count < merges, let top = heap.pop() {
-            let current = pairCounts[top.pair] ?? 0
+            let topSlot = pairs.find(top.pair)
+            let current = topSlot.map { pairs.counts[$0] } ?? 0
             if current != top.count {
                 // Stale entry: a higher count was pushed separately; a lower one is re-queued.
                 if current > 0, current < top.count { heap.push(count: current, pair: top.pair) }
                 continue
             }
             if current < minFrequency { break }
+            let slot = topSlot!
             let a = Int32(truncatingIfNeeded: top.pair >> 32)
             let b = Int32(truncatingIfNeeded: top.pair & 0xFFFF_FFFF)
             let merged = Int32(256 + learned.count)
             learned.append((a, b))
             let iteration = Int32(learned.count)
-            var increased: [UInt64: Int] = [:]
-            for w in pairWords[top.pair] ?? [] where lastVisit[Int(w)] != iteration {
+            let holders = pairs.words[slot]
+            pairs.words[slot] = []
+            for w in holders where lastVisit[Int(w)] != iteration {
                 lastVisit[Int(w)] = iteration
-                mergeWord(Int(w), a, b, merged, &increased)
+                mergeWord(Int(w), a, b, merged) { pairSlot, delta in
+                    if delta > 0 {
+                        while isTouched.count <= pairSlot { isTouched.append(false) }
+                        if !isTouched[pairSlot] {
+                            isTouched[pairSlot] = true
+                            touched.append(pairSlot)
+                        }
+                    }
+                }
             }
-            pairWords[top.pair] = nil
-            pairCounts[top.pair] = nil
-            for (key, _) in increased {
-                if let c = pairCounts[key], c > 0 { heap.push(count: c, pair: key) }
+            pairs.counts[slot] = 0
+            for t in touched {
+                isTouched[t] = false
+                if pairs.counts[t] > 0 { heap.push(count: pairs.counts[t], pair: pairs.keys[t]) }
             }
+            touched.removeAll(keepingCapacity: true)
         }
         return learned
     }
 
-    /// Replaces every (a, b) in word `w`, left to right, and moves the word's pair counts from
-    /// the old pairs to the new ones. Pairs whose count grew are noted in `increased`.
-    private mutating func mergeWord(_ w: Int, _ a: Int32, _ b: Int32, _ merged: Int32, _ increased: inout [UInt64: Int]) {
-        let old = words[w]
-        guard old.count > 1 else { return }
-        var new: [Int32] = []
-        new.reserveCapacity(old.count)
-        var i = 0
-        var changed = false
-        while i < old.count {
-            if i + 1 < old.count, old[i] == a, old[i + 1] == b {
-                new.append(merged)
-                i += 2
-                changed = true
-            } else {
-                new.append(old[i])
-                i += 1
-            }
-        }
-        guard changed else { return }
+    /// Replaces every (a, b) in word `w`, left to right, updating the counts of the neighbouring
+    /// pairs; `changed(slot, delta)` reports each adjusted pair.
+    private mutating func mergeWord(_ w: Int, _ a: Int32, _ b: Int32, _ merged: Int32, _ changed: (Int, Int) -> Void) {
         let c = counts[w]
-        for j in 0 ..< old.count - 1 {
-            let key = MergeTable.key(old[j], old[j + 1])
-            pairCounts[key, default: 0] -= c
-        }
-        if new.count > 1 {
-            for j in 0 ..< new.count - 1 {
-                let key = MergeTable.key(new[j], new[j + 1])
-                let before = pairCounts[key, default: 0]
-                pairCounts[key] = before + c
-                if new[j] == merged || new[j + 1] == merged {
-                    pairWords[key, default: []].append(Int32(w))
-                    increased[key] = 1
+        var word = words[w]
+        words[w] = []
+        let n = word.count
+        var write = 0
+        var read = 0
+        while read < n {
+            if read + 1 < n, word[read] == a, word[read + 1] == b {
+                if write > 0 {
+                    let left = word[write - 1]
+                    add(MergeTable.key(left, a), -c, w, changed)
+                    add(MergeTable.key(left, merged), c, w, changed)
                 }
+                if read + 2 < n {
+                    let right = word[read + 2]
+                    add(MergeTable.key(b, right), -c, w, changed)
+                    add(MergeTable.key(merged, right), c, w, changed)
+                }
+                word[write] = merged
+                write += 1
+                read += 2
+            } else {
+                word[write] = word[read]
+                write += 1
+                read += 1
             }
         }
-        words[w] = new
+        word.removeLast(n - write)
+        words[w] = word
+    }
+
+    @inline(__always) private mutating func add(_ key: UInt64, _ delta: Int, _ w: Int, _ changed: (Int, Int) -> Void) {
+        let slot = pairs.slot(key)
+        pairs.counts[slot] += delta
+        if delta > 0 { pairs.words[slot].append(Int32(w)) }
+        changed(slot, delta)
+    }
+}
+
+/// Pair key → slot, open addressing with a multiplicative hash; per-slot count and word list.
+/// Slots are never removed (a pair whose count falls to 0 keeps its slot).
+struct PairIndex {
+    private(set) var keys: [UInt64] = []
+    var counts: [Int] = []
+    var words: [[Int32]] = []
+    private var table = [Int32](repeating: -1, count: 1 << 16)
+    private var shift: UInt64 = 48
+
+    @inline(__always) private func home(_ key: UInt64) -> Int {
+        Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
+    }
+
+    func find(_ key: UInt64) -> Int? {
+        let mask = table.count - 1
+        var i = home(key)
+        while true {
+            let s = Int(table[i])
+            if s < 0 { return nil }
+            if keys[s] == key { return s }
+            i = (i + 1) & mask
+        }
+    }
+
+    /// The slot of `key`, created (count 0, no words) if new.
+    mutating func slot(_ key: UInt64) -> Int {
+        var mask = table.count - 1
+        var i = home(key)
+        while true {
+            let s = Int(table[i])
+            if s < 0 { break }
+            if keys[s] == key { return s }
+            i = (i + 1) & mask
+        }
+        let s = keys.count
+        keys.append(key)
+        counts.append(0)
+        words.append([])
+        table[i] = Int32(s)
+        if keys.count * 2 > table.count {
+            table = [Int32](repeating: -1, count: table.count * 2)
+            shift -= 1
+            mask = table.count - 1
+            for (k, stored) in keys.enumerated() {
+                var j = home(stored)
+                while table[j] >= 0 { j = (j + 1) & mask }
+                table[j] = Int32(k)
+            }
+        }
+        return s
     }
 }
 

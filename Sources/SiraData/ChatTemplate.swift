@@ -52,5 +52,32 @@ public enum ChatTemplate {
 
 /// True when `s` has no characters other than Unicode white space.
 func isBlank(_ s: String) -> Bool {
-    s.unicodeScalars.allSatisfy { $0.properties.isWhitespace }
+    var s = s
+    return s.withUTF8 { buf in
+        guard let p = buf.baseAddress else { return true }
+        var i = 0
+        while i < buf.count {
+            let b = p[i]
+            if b < 0x80 {
+                if !isASCIIWhitespace(b) { return false }
+                i += 1
+            } else {
+                if UnicodeClass.of(decodeScalar(p, i).value) != .space { return false }
+                i += utf8Length(b)
+            }
+        }
+        return true
+    }
+}
+
+/// TAB, LF, VT, FF, CR and space: the ASCII members of Unicode White_Space.
+@inline(__always) func isASCIIWhitespace(_ b: UInt8) -> Bool {
+    b == 0x20 || (b >= 0x09 && b <= 0x0D)
+}
+
+/// Unicode scalars in `s`, counted on its UTF-8 (bytes that do not continue a sequence).
+func scalarCount(_ s: String) -> Int {
+    var n = 0
+    for b in s.utf8 where b & 0xC0 != 0x80 { n += 1 }
+    return n
 }

@@ -133,7 +133,7 @@ public struct Ingestor: Sendable {
                         return
                     }
                     kept += 1
-                    characters += example.prompt.unicodeScalars.count + example.completion.unicodeScalars.count
+                    characters += scalarCount(example.prompt) + scalarCount(example.completion)
                     let line = Snapshot.line(example)
                     if recordKey.isEval(fraction: options.evalFraction) {
                         try eval.append(line)

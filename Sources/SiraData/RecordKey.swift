@@ -33,25 +33,31 @@ public struct RecordKey: Hashable, Sendable {
 
     /// UTF-8 of `s` with white-space runs collapsed to one space and the ends trimmed.
     public static func normalizeWhitespace(_ s: String) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(s.utf8.count)
-        var pendingSpace = false
-        for scalar in s.unicodeScalars {
-            if scalar.properties.isWhitespace {
-                pendingSpace = !out.isEmpty
-                continue
+        var s = s
+        return s.withUTF8 { buf in
+            var out: [UInt8] = []
+            out.reserveCapacity(buf.count)
+            guard let p = buf.baseAddress else { return out }
+            var pendingSpace = false
+            var i = 0
+            let n = buf.count
+            while i < n {
+                let b = p[i]
+                let length = utf8Length(b)
+                let space = b < 0x80 ? isASCIIWhitespace(b) : UnicodeClass.of(decodeScalar(p, i).value) == .space
+                if space {
+                    pendingSpace = !out.isEmpty
+                } else {
+                    if pendingSpace {
+                        out.append(0x20)
+                        pendingSpace = false
+                    }
+                    out.append(contentsOf: UnsafeBufferPointer(start: p + i, count: length))
+                }
+                i += length
             }
-            if pendingSpace {
-                out.append(0x20)
-                pendingSpace = false
-            }
-            if scalar.isASCII {
-                out.append(UInt8(scalar.value))
-            } else {
-                out.append(contentsOf: scalar.utf8)
-            }
+            return out
         }
-        return out
     }
 
     private static func parseHex(_ digits: ArraySlice<UInt8>) -> UInt64 {

@@ -1,30 +1,46 @@
 import Foundation
 
 /// Pre-token bytes → token ids, so a word met again is not merged again. Open addressing over
-/// flat arenas (no per-entry allocation); one per encoding thread, never shared. When it holds
-/// `maxEntries` words it is emptied and starts over, which bounds memory on endless input.
-struct WordCache {
-    private var hashes: [UInt64]
-    private var keyStart: [Int32]
-    private var keyLength: [Int32]
-    private var valueStart: [Int32]
-    private var valueLength: [Int32]
-    private var keyBytes: [UInt8] = []
-    private var valueIDs: [Int32] = []
-    private var count = 0
-    private let maxEntries: Int
-    private let mask: Int
+/// flat arenas in manually allocated memory (no per-entry allocation, no bounds or uniqueness
+/// checks on the hot path); one per encoding thread, never shared. When it holds `maxEntries`
+/// words, or its arenas fill, it is emptied and starts over, which bounds its memory.
+final class WordCache {
+    private struct Slot {
+        var hash: UInt64
+        var keyStart: Int32
+        var keyLength: Int32 // -1: empty
+        var valueStart: Int32
+        var valueLength: Int32
+    }
 
-    init(maxEntries: Int = 1 << 16) {
+    private let slots: UnsafeMutablePointer<Slot>
+    private let mask: Int
+    private let maxEntries: Int
+    private let keyCapacity: Int
+    private let valueCapacity: Int
+    private let keyBytes: UnsafeMutablePointer<UInt8>
+    private let valueIDs: UnsafeMutablePointer<Int32>
+    private var keyUsed = 0
+    private var valueUsed = 0
+    private var count = 0
+
+    init(maxEntries: Int = 1 << 16, averageWordBytes: Int = 16) {
         self.maxEntries = maxEntries
         var size = 16
         while size < maxEntries * 2 { size <<= 1 }
         mask = size - 1
-        hashes = [UInt64](repeating: 0, count: size)
-        keyStart = [Int32](repeating: 0, count: size)
-        keyLength = [Int32](repeating: -1, count: size)
-        valueStart = [Int32](repeating: 0, count: size)
-        valueLength = [Int32](repeating: 0, count: size)
+        slots = .allocate(capacity: size)
+        slots.initialize(repeating: Slot(hash: 0, keyStart: 0, keyLength: -1, valueStart: 0, valueLength: 0), count: size)
+        keyCapacity = maxEntries * averageWordBytes
+        valueCapacity = maxEntries * averageWordBytes / 2
+        keyBytes = .allocate(capacity: keyCapacity)
+        valueIDs = .allocate(capacity: valueCapacity)
+    }
+
+    deinit {
+        slots.deallocate()
+        keyBytes.deallocate()
+        valueIDs.deallocate()
     }
 
     @inline(__always) static func hash(_ p: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
@@ -54,41 +70,34 @@ struct WordCache {
     @inline(__always) func lookup(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, into out: inout [Int32]) -> Bool {
         var i = Int(truncatingIfNeeded: h >> 20) & mask
         while true {
-            let len = keyLength[i]
-            if len < 0 { return false }
-            if hashes[i] == h, Int(len) == n {
-                let equal = keyBytes.withUnsafeBufferPointer { memcmp($0.baseAddress! + Int(keyStart[i]), p, n) == 0 }
-                if equal {
-                    let s = Int(valueStart[i])
-                    let c = Int(valueLength[i])
-                    valueIDs.withUnsafeBufferPointer { out.append(contentsOf: UnsafeBufferPointer(rebasing: $0[s ..< s + c])) }
-                    return true
-                }
+            let slot = slots[i]
+            if slot.keyLength < 0 { return false }
+            if slot.hash == h, Int(slot.keyLength) == n, memcmp(keyBytes + Int(slot.keyStart), p, n) == 0 {
+                out.append(contentsOf: UnsafeBufferPointer(start: valueIDs + Int(slot.valueStart), count: Int(slot.valueLength)))
+                return true
             }
             i = (i + 1) & mask
         }
     }
 
-    mutating func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, ids: ArraySlice<Int32>) {
-        if count >= maxEntries || keyBytes.count + n > Int(Int32.max) || valueIDs.count + ids.count > Int(Int32.max) {
-            clear()
-        }
+    /// Remembers the ids of a word (words too long for the arenas are not cached).
+    func insert(_ p: UnsafePointer<UInt8>, _ n: Int, hash h: UInt64, ids: ArraySlice<Int32>) {
+        guard n <= keyCapacity / 64, ids.count <= valueCapacity / 64 else { return }
+        if count >= maxEntries || keyUsed + n > keyCapacity || valueUsed + ids.count > valueCapacity { clear() }
         var i = Int(truncatingIfNeeded: h >> 20) & mask
-        while keyLength[i] >= 0 { i = (i + 1) & mask }
-        hashes[i] = h
-        keyStart[i] = Int32(keyBytes.count)
-        keyLength[i] = Int32(n)
-        valueStart[i] = Int32(valueIDs.count)
-        valueLength[i] = Int32(ids.count)
-        keyBytes.append(contentsOf: UnsafeBufferPointer(start: p, count: n))
-        valueIDs.append(contentsOf: ids)
+        while slots[i].keyLength >= 0 { i = (i + 1) & mask }
+        slots[i] = Slot(hash: h, keyStart: Int32(keyUsed), keyLength: Int32(n), valueStart: Int32(valueUsed), valueLength: Int32(ids.count))
+        (keyBytes + keyUsed).update(from: p, count: n)
+        ids.withUnsafeBufferPointer { if let b = $0.baseAddress { (valueIDs + valueUsed).update(from: b, count: $0.count) } }
+        keyUsed += n
+        valueUsed += ids.count
         count += 1
     }
 
-    private mutating func clear() {
-        for i in 0 ..< keyLength.count { keyLength[i] = -1 }
-        keyBytes.removeAll(keepingCapacity: true)
-        valueIDs.removeAll(keepingCapacity: true)
+    private func clear() {
+        for i in 0 ... mask { slots[i].keyLength = -1 }
+        keyUsed = 0
+        valueUsed = 0
         count = 0
     }
 }

@@ -2,14 +2,18 @@
 /// for one `batch × seq` shape (reallocated only when the shape changes).
 ///
 /// Per layer `l`: the residual stream entering it (`residual[l]`; `residual[layers]` is the final
-/// hidden state), the normed inputs and their inverse RMS, rotated q/k, v, attention
-/// probabilities and output, the mid-block residual, the MLP's gate/up pre-activations and
-/// SwiGLU output. About `layers · tokens · (5·hidden + 2·heads·hd + 2·kvHeads·hd + 3·intermediate + heads·seq)` floats.
+/// hidden state), the inverse RMS of both norms, rotated q/k, v, attention probabilities and
+/// output, the mid-block residual, and the MLP's gate/up pre-activations — about
+/// `layers · tokens · (2·hidden + 2·heads·hd + 2·kvHeads·hd + 2·intermediate + heads·seq)` floats.
+/// The normed inputs and the SwiGLU output are cheap to recompute (deterministically, so bit for
+/// bit what the forward saw) and live in buffers shared by all layers.
 final class LlamaActivations {
     let batch: Int, seq: Int, tokens: Int
     let residual: [Tensor]
     let layers: [LayerActivations]
     let finalNormed: Tensor, finalInvRMS: Tensor
+    /// Shared by all layers: the current norm output and SwiGLU output.
+    let normed: Tensor, hidden: Tensor
     // Backward work buffers, shared by all layers.
     let dResidual: Tensor, dNormed: Tensor
     let dq: Tensor, dk: Tensor, dv: Tensor, dAttention: Tensor
@@ -17,20 +21,19 @@ final class LlamaActivations {
     let normScratch: Tensor
 
     final class LayerActivations {
-        let normed1: Tensor, invRMS1: Tensor
+        let invRMS1: Tensor
         let q: Tensor, k: Tensor, v: Tensor, probs: Tensor, attention: Tensor
-        let mid: Tensor, normed2: Tensor, invRMS2: Tensor
-        let gate: Tensor, up: Tensor, hidden: Tensor
+        let mid: Tensor, invRMS2: Tensor
+        let gate: Tensor, up: Tensor
 
         init(tokens n: Int, batch: Int, seq: Int, config c: LlamaConfig) {
             let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
-            normed1 = Tensor(shape: [n, d]); invRMS1 = Tensor(shape: [n])
+            invRMS1 = Tensor(shape: [n])
             q = Tensor(shape: [n, qDim]); k = Tensor(shape: [n, kvDim]); v = Tensor(shape: [n, kvDim])
             probs = Tensor(shape: [batch, c.numAttentionHeads, seq, seq])
             attention = Tensor(shape: [n, qDim])
-            mid = Tensor(shape: [n, d]); normed2 = Tensor(shape: [n, d]); invRMS2 = Tensor(shape: [n])
+            mid = Tensor(shape: [n, d]); invRMS2 = Tensor(shape: [n])
             gate = Tensor(shape: [n, c.intermediateSize]); up = Tensor(shape: [n, c.intermediateSize])
-            hidden = Tensor(shape: [n, c.intermediateSize])
         }
     }
 
@@ -43,6 +46,7 @@ final class LlamaActivations {
         residual = (0...c.numHiddenLayers).map { _ in Tensor(shape: [n, d]) }
         layers = (0..<c.numHiddenLayers).map { _ in LayerActivations(tokens: n, batch: batch, seq: seq, config: c) }
         finalNormed = Tensor(shape: [n, d]); finalInvRMS = Tensor(shape: [n])
+        normed = Tensor(shape: [n, d]); hidden = Tensor(shape: [n, c.intermediateSize])
         dResidual = Tensor(shape: [n, d]); dNormed = Tensor(shape: [n, d])
         dq = Tensor(shape: [n, qDim]); dk = Tensor(shape: [n, kvDim]); dv = Tensor(shape: [n, kvDim])
         dAttention = Tensor(shape: [n, qDim])

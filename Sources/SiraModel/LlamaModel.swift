@@ -1,4 +1,5 @@
 import Foundation
+import SiraKernels
 
 /// A Llama-family decoder with HF conventions (DESIGN.md §5): embeddings, `num_hidden_layers`
 /// blocks of RMSNorm → GQA causal attention with RoPE → residual → RMSNorm → SwiGLU MLP → residual,
@@ -18,8 +19,13 @@ public final class LlamaModel: @unchecked Sendable {
     public let lmHead: Parameter
     /// Every distinct base parameter with its HF name, in `model.safetensors` order.
     public let parameters: [Parameter]
-    /// Threads for the GEMMs and the per-head attention work. Results are deterministic for a given count.
-    public var threads: Int
+    /// Threads for the GEMMs and the per-head attention work: `KernelThreads.count` unless set.
+    /// Results are deterministic for a given count.
+    public var threads: Int {
+        get { threadOverride ?? KernelThreads.count }
+        set { threadOverride = max(1, newValue) }
+    }
+    private var threadOverride: Int?
     public private(set) var adapters: [AttachedAdapter] = []
 
     /// The projections an adapter can attach to (PEFT `target_modules` names).
@@ -43,7 +49,6 @@ public final class LlamaModel: @unchecked Sendable {
         all.append(norm)
         if !config.tieWordEmbeddings { all.append(lmHead) }
         parameters = all
-        threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         rope = LlamaRotary(config: config)
     }
 

@@ -63,7 +63,7 @@ extension LlamaModel {
         }
         for (l, layer) in layers.enumerated() {
             layerForward(layer, acts.layers[l], input: acts.residual[l].pointer, output: acts.residual[l + 1].pointer,
-                         batch: batch.batch, seq: batch.seq, mode: mode)
+                         acts: acts, batch: batch.batch, seq: batch.seq, mode: mode)
         }
         rmsNormForward(x: acts.residual[layers.count].pointer, weight: norm.value.pointer, y: acts.finalNormed.pointer,
                        invRMS: acts.finalInvRMS.pointer, rows: n, dim: d, eps: config.rmsNormEps)
@@ -76,15 +76,16 @@ extension LlamaModel {
     }
 
     func layerForward(_ layer: LlamaLayer, _ a: LlamaActivations.LayerActivations, input: UnsafeMutablePointer<Float>,
-                      output: UnsafeMutablePointer<Float>, batch: Int, seq: Int, mode: AdapterMode) {
+                      output: UnsafeMutablePointer<Float>, acts: LlamaActivations, batch: Int, seq: Int, mode: AdapterMode) {
         let n = batch * seq, d = config.hiddenSize
         let c = config
+        let normed = acts.normed.pointer, hidden = acts.hidden.pointer
         // Attention block: mid = input + o(attention(rope(q(x̂)), rope(k(x̂)), v(x̂))), x̂ = rmsnorm(input).
-        rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: a.normed1.pointer,
+        rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: normed,
                        invRMS: a.invRMS1.pointer, rows: n, dim: d, eps: c.rmsNormEps)
-        layer.q.forward(x: a.normed1.pointer, y: a.q.pointer, tokens: n, mode: mode, threads: threads)
-        layer.k.forward(x: a.normed1.pointer, y: a.k.pointer, tokens: n, mode: mode, threads: threads)
-        layer.v.forward(x: a.normed1.pointer, y: a.v.pointer, tokens: n, mode: mode, threads: threads)
+        layer.q.forward(x: normed, y: a.q.pointer, tokens: n, mode: mode, threads: threads)
+        layer.k.forward(x: normed, y: a.k.pointer, tokens: n, mode: mode, threads: threads)
+        layer.v.forward(x: normed, y: a.v.pointer, tokens: n, mode: mode, threads: threads)
         rope.apply(a.q.pointer, rows: n, heads: c.numAttentionHeads, start: 0, period: seq, inverse: false)
         rope.apply(a.k.pointer, rows: n, heads: c.numKeyValueHeads, start: 0, period: seq, inverse: false)
         causalAttentionForward(attentionShape(batch, seq),
@@ -93,13 +94,13 @@ extension LlamaModel {
         a.mid.pointer.update(from: input, count: n * d)
         layer.o.forward(x: a.attention.pointer, y: a.mid.pointer, tokens: n, mode: mode, accumulate: true, threads: threads)
         // MLP block: output = mid + down(silu(gate(x̂)) · up(x̂)), x̂ = rmsnorm(mid).
-        rmsNormForward(x: a.mid.pointer, weight: layer.postAttentionLayernorm.value.pointer, y: a.normed2.pointer,
+        rmsNormForward(x: a.mid.pointer, weight: layer.postAttentionLayernorm.value.pointer, y: normed,
                        invRMS: a.invRMS2.pointer, rows: n, dim: d, eps: c.rmsNormEps)
-        layer.gate.forward(x: a.normed2.pointer, y: a.gate.pointer, tokens: n, mode: mode, threads: threads)
-        layer.up.forward(x: a.normed2.pointer, y: a.up.pointer, tokens: n, mode: mode, threads: threads)
-        swigluForward(gate: a.gate.pointer, up: a.up.pointer, out: a.hidden.pointer, count: n * c.intermediateSize)
+        layer.gate.forward(x: normed, y: a.gate.pointer, tokens: n, mode: mode, threads: threads)
+        layer.up.forward(x: normed, y: a.up.pointer, tokens: n, mode: mode, threads: threads)
+        swigluForward(gate: a.gate.pointer, up: a.up.pointer, out: hidden, count: n * c.intermediateSize)
         output.update(from: a.mid.pointer, count: n * d)
-        layer.down.forward(x: a.hidden.pointer, y: output, tokens: n, mode: mode, accumulate: true, threads: threads)
+        layer.down.forward(x: hidden, y: output, tokens: n, mode: mode, accumulate: true, threads: threads)
     }
 
     // MARK: - loss head
@@ -200,15 +201,19 @@ extension LlamaModel {
                        acts: LlamaActivations, batch: Int, seq: Int) {
         let n = batch * seq, d = config.hiddenSize, c = config
         let dRes = acts.dResidual.pointer
+        let normed = acts.normed.pointer, hidden = acts.hidden.pointer
         // MLP block. The residual passes dRes through unchanged; the branch adds to it.
-        layer.down.backward(x: a.hidden.pointer, dy: dRes, dx: acts.dHidden.pointer, tokens: n, accumulateDx: false, threads: threads)
+        swigluForward(gate: a.gate.pointer, up: a.up.pointer, out: hidden, count: n * c.intermediateSize)
+        layer.down.backward(x: hidden, dy: dRes, dx: acts.dHidden.pointer, tokens: n, accumulateDx: false, threads: threads)
         acts.dGate.zero()
         acts.dUp.zero()
         swigluBackward(gate: a.gate.pointer, up: a.up.pointer, dOut: acts.dHidden.pointer,
                        dGate: acts.dGate.pointer, dUp: acts.dUp.pointer, count: n * c.intermediateSize)
-        layer.gate.backward(x: a.normed2.pointer, dy: acts.dGate.pointer, dx: acts.dNormed.pointer, tokens: n,
+        rmsNormForward(x: a.mid.pointer, weight: layer.postAttentionLayernorm.value.pointer, y: normed,
+                       invRMS: a.invRMS2.pointer, rows: n, dim: d, eps: c.rmsNormEps)
+        layer.gate.backward(x: normed, dy: acts.dGate.pointer, dx: acts.dNormed.pointer, tokens: n,
                             accumulateDx: false, threads: threads)
-        layer.up.backward(x: a.normed2.pointer, dy: acts.dUp.pointer, dx: acts.dNormed.pointer, tokens: n,
+        layer.up.backward(x: normed, dy: acts.dUp.pointer, dx: acts.dNormed.pointer, tokens: n,
                           accumulateDx: true, threads: threads)
         rmsNormBackward(x: a.mid.pointer, weight: layer.postAttentionLayernorm.value.pointer, invRMS: a.invRMS2.pointer,
                         dy: acts.dNormed.pointer, dx: dRes, dWeight: gradientTarget(layer.postAttentionLayernorm, acts),
@@ -223,9 +228,11 @@ extension LlamaModel {
         rope.apply(acts.dq.pointer, rows: n, heads: c.numAttentionHeads, start: 0, period: seq, inverse: true)
         rope.apply(acts.dk.pointer, rows: n, heads: c.numKeyValueHeads, start: 0, period: seq, inverse: true)
         // The adapters see pre-rotation q/k gradients: they hook the projections, before RoPE.
-        layer.q.backward(x: a.normed1.pointer, dy: acts.dq.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: false, threads: threads)
-        layer.k.backward(x: a.normed1.pointer, dy: acts.dk.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
-        layer.v.backward(x: a.normed1.pointer, dy: acts.dv.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
+        rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: normed,
+                       invRMS: a.invRMS1.pointer, rows: n, dim: d, eps: c.rmsNormEps)
+        layer.q.backward(x: normed, dy: acts.dq.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: false, threads: threads)
+        layer.k.backward(x: normed, dy: acts.dk.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
+        layer.v.backward(x: normed, dy: acts.dv.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
         rmsNormBackward(x: input, weight: layer.inputLayernorm.value.pointer, invRMS: a.invRMS1.pointer,
                         dy: acts.dNormed.pointer, dx: dRes, dWeight: gradientTarget(layer.inputLayernorm, acts),
                         rows: n, dim: d)

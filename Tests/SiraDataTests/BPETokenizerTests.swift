@@ -128,3 +128,53 @@ func naiveEncode(_ text: String, _ tok: BPETokenizer) -> [Int] {
     let lm = tok.encode(Example(text: "just text"))
     #expect(lm.mask == [0] + [UInt8](repeating: 1, count: lm.tokens.count - 1))
 }
+
+/// Brute-force BPE training: recount every pair of every word after each merge.
+private func naiveTrain(_ texts: [String], merges: Int, minFrequency: Int) -> [[Int32]] {
+    var counts: [[UInt8]: Int] = [:]
+    for t in texts {
+        for piece in PreTokenizer.gpt2.pieces(t) { counts[Array(piece.utf8), default: 0] += 1 }
+    }
+    var words = counts.map { (symbols: $0.key.map { Int32($0) }, count: $0.value) }
+    var learned: [[Int32]] = []
+    while learned.count < merges {
+        var pairCounts: [[Int32]: Int] = [:]
+        for w in words where w.symbols.count > 1 {
+            for i in 0 ..< w.symbols.count - 1 { pairCounts[[w.symbols[i], w.symbols[i + 1]], default: 0] += w.count }
+        }
+        guard let best = pairCounts.max(by: { x, y in
+            x.value != y.value ? x.value < y.value : (x.key[0], x.key[1]) > (y.key[0], y.key[1])
+        }), best.value >= minFrequency else { break }
+        let merged = Int32(256 + learned.count)
+        learned.append(best.key)
+        for k in words.indices {
+            var out: [Int32] = []
+            var i = 0
+            let s = words[k].symbols
+            while i < s.count {
+                if i + 1 < s.count, s[i] == best.key[0], s[i + 1] == best.key[1] {
+                    out.append(merged)
+                    i += 2
+                } else {
+                    out.append(s[i])
+                    i += 1
+                }
+            }
+            words[k].symbols = out
+        }
+    }
+    return learned
+}
+
+@Test func trainingMatchesABruteForceTrainer() {
+    var rng = TestRNG(seed: 31)
+    // Repetitive text (runs like "aaaa", overlapping pairs) plus the small corpus.
+    var texts = Array(smallCorpus().prefix(60))
+    for _ in 0 ..< 40 {
+        texts.append((0 ..< 12).map { _ in String(repeating: ["a", "ab", "ba", "x"][Int.random(in: 0 ..< 4, using: &rng)], count: Int.random(in: 1 ... 5, using: &rng)) }
+            .joined(separator: " "))
+    }
+    let tok = BPETokenizer.train(texts: texts, vocabSize: 256 + 6 + 120, minFrequency: 2, threads: 2)
+    #expect(tok.mergeList.count > 60)
+    #expect(tok.mergeList.map { [$0.left, $0.right] } == naiveTrain(texts, merges: 120, minFrequency: 2))
+}

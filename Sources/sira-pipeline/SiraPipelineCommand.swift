@@ -19,6 +19,8 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
+            ReportCommand.self,
+            ExportCommand.self,
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,
@@ -26,6 +28,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             GenerateCommand.self,
             BenchCommand.self,
             StageExecCommand.self,
+            SlurmCheckCommand.self,
         ]
     )
 }

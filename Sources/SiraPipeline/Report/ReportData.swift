@@ -65,7 +65,8 @@ public struct ReportData: Sendable {
     public var previous: RunDetail?
     public var evaluations: [EvaluationResult]
     public var previousEvaluations: [EvaluationResult]
-    /// Variant → kind (`lora`, `molora`, `sira`, `multitask`), from the run's parameters.
+    /// Variant (seed suffix removed) → kind (`lora`, `molora`, `sira`, `multitask`), from the
+    /// run's parameters.
     public var architectures: [String: String]
     public var series: [ReportSeries]
     public var routers: [ReportRouter]
@@ -85,7 +86,7 @@ public struct ReportData: Sendable {
         var architectures: [String: String] = [:]
         for p in detail.params where p.stageRunID == nil && p.key.hasPrefix("adapters.") && p.key.hasSuffix(".kind") {
             let name = p.key.dropFirst("adapters.".count).dropLast(".kind".count)
-            architectures[String(name)] = p.value
+            architectures[VariantName(parsing: String(name)).variant] = p.value
         }
 
         let points = try store.metrics(run: id)

@@ -28,6 +28,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             GenerateCommand.self,
             BenchCommand.self,
             StageExecCommand.self,
+            SlurmCheckCommand.self,
         ]
     )
 }

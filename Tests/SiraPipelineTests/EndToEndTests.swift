@@ -31,8 +31,8 @@ import Testing
         let run1 = try #require(try store.runs().last)
         #expect(run1.status == .succeeded && run1.pipeline == "tiny")
         let s1 = try stages(store, run: run1.id)
-        // 3 ingest, tokenizer, 3 tokenize, base, 2×2 + 1 train, 2×4 evaluate, 2×2 + 1 package.
-        #expect(s1.count == 3 + 1 + 3 + 1 + 5 + 8 + 5)
+        // 3 ingest, tokenizer, 3 tokenize, base, 2×2 + 1 train, 2×4 evaluate, merge, 2×2 + 1 + bundle package.
+        #expect(s1.count == 3 + 1 + 3 + 1 + 5 + 8 + 1 + 6)
         #expect(s1.values.allSatisfy { $0 == .succeeded })
         // Evaluation metrics per task and variant are recorded, and the summary table shows them.
         let exact = try store.metrics(run: run1.id).filter { $0.key == "eval.exact_match" }
@@ -43,7 +43,8 @@ import Testing
         // The packages are published and verify; `tar --zstd` would open them (SiraStore's check).
         let index = try #require(try CheckpointIndex.latest(workspace: p.workspace, pipeline: "tiny"))
         #expect(index.run == run1.id)
-        #expect(Set(index.packages.map(\.stage)) == ["package@add:lora", "package@add:sira", "package@rev:lora", "package@rev:sira", "package:multitask"])
+        #expect(Set(index.packages.map(\.stage)) == ["package@add:lora", "package@add:sira", "package@rev:lora", "package@rev:sira", "package:multitask",
+                                                      "package:bundle"])
         for entry in index.packages {
             let contents = try SiraPackage.verify(p.workspace.resolve(entry.file))
             #expect(contents.manifest.pipeline == "tiny")
@@ -71,8 +72,9 @@ import Testing
         let rerun = try stages(store, run: run3.id).filter { $0.value == .succeeded }.map(\.key)
         #expect(Set(rerun) == ["ingest@add", "tokenize@add", "train@add:lora", "train@add:sira", "train:multitask",
                                "evaluate@add:base", "evaluate@add:lora", "evaluate@add:sira", "evaluate@add:multitask",
-                               "evaluate@rev:multitask", "package@add:lora", "package@add:sira", "package:multitask"])
-        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 26 - 13)
+                               "evaluate@rev:multitask", "package@add:lora", "package@add:sira", "package:multitask",
+                               "merge", "package:bundle"])
+        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 28 - 15)
     }
 
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {

@@ -55,28 +55,16 @@ struct EvaluateStage: PipelineStage {
         let total = (count + 15) / 16 + (evaluate.exactMatch ? count : 0)
 
         // Loss, perplexity and token accuracy over the completion tokens, one example per row.
-        let longest = (0 ..< count).map { shard.length(of: $0) }.max()!
-        let seq = max(1, min(longest - 1, model.config.maxPositionEmbeddings))
-        var nll = 0.0, scored = 0, correct = 0, done = 0
-        for b in ShardBatcher.evaluationBatches(shard, batch: 16, seq: seq, padID: Int32(tokenizer.padID)) {
-            guard done < count else { break }
+        let measured = try EvalLoss.measure(model, shard: shard, count: count, padID: Int32(tokenizer.padID)) { done in
             try context.checkCancelled()
-            let rows = min(b.batch, count - done)
-            let batch = TokenBatch(batch: rows, seq: b.seq, tokens: Array(b.tokens.prefix(rows * b.seq)),
-                                   targets: Array(b.targets.prefix(rows * b.seq)), lossMask: Array(b.lossMask.prefix(rows * b.seq)))
-            let r = model.loss(batch, mode: .evaluation)
-            nll += r.nllSum
-            scored += r.tokens
-            correct += r.correct
-            done += rows
             context.progress(step: (done + 15) / 16, of: total, note: "loss")
         }
-        let loss = scored > 0 ? nll / Double(scored) : .nan
+        let loss = measured.loss
         var metrics: [String: Double] = [
             "eval.examples": Double(count),
             "eval.loss": loss,
             "eval.perplexity": exp(loss),
-            "eval.token_accuracy": scored > 0 ? Double(correct) / Double(scored) : 0,
+            "eval.token_accuracy": measured.tokenAccuracy,
         ]
 
         // Exact match of greedy completions.

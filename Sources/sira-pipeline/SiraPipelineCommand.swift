@@ -19,6 +19,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             RunsCommand.self,
             ShowCommand.self,
             CompareCommand.self,
+            ReportCommand.self,
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,

@@ -32,8 +32,14 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "An adapter: a file written by training (config in its metadata) or a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors).")
+    @Option(help: "An adapter: a file written by training (config in its metadata), a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors), or a .sira package.")
     var adapter: String?
+
+    @Option(help: "With a .sira bundle as --adapter: the task whose chosen adapter to use.")
+    var task: String?
+
+    @Flag(help: "Use a .sira package even when --model is not the base it names.")
+    var allowOtherBase = false
 
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
@@ -49,7 +55,12 @@ struct GenerateCommand: ParsableCommand {
         let folder = try ModelFolder(path: model)
         let llama = folder.model
         llama.threads = KernelThreads.count
-        if let adapter { try AdapterFiles.attach(from: URL(fileURLWithPath: adapter), to: llama) }
+        if let adapter {
+            let attached = try AdapterSource.attach(adapter, task: task, to: llama, modelFolder: folder.url, allowOtherBase: allowOtherBase)
+            FileHandle.standardError.write(Data("adapter: \(attached)\n".utf8))
+        } else if task != nil {
+            throw CommandError("--task selects an adapter in a .sira bundle given as --adapter")
+        }
         let tokenizer = try folder.tokenizer()
         let ids = (tokenizer.bosID >= 0 ? [tokenizer.bosID] : []) + tokenizer.encode(prompt)
         guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer has no BOS") }

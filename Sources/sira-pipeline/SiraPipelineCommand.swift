@@ -20,6 +20,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ShowCommand.self,
             CompareCommand.self,
             ReportCommand.self,
+            ExportCommand.self,
             MetricsCommand.self,
             GcCommand.self,
             VerifyCommand.self,
@@ -27,6 +28,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             GenerateCommand.self,
             BenchCommand.self,
             StageExecCommand.self,
+            SlurmCheckCommand.self,
         ]
     )
 }

@@ -82,8 +82,7 @@ struct SlurmExecutorTests {
         #expect(trainRows.map(\.record.externalID) == [first.job, second.job])
         #expect(recorder.stages.filter { $0.status == .succeeded }.allSatisfy { $0.record.externalID != nil })
         // Nothing of the run is left in the queue, and no name reached a shell.
-        let comment = "sira-pipeline ws="
-        let left = SlurmTestCluster.queued(commentPrefix: comment).filter { $0.comment.hasSuffix("run=\(slurm.runID)") }
+        let left = SlurmTestCluster.queued(ws.workspace, runID: slurm.runID)
         #expect(left.isEmpty, "\(left)")
         #expect(ws.pwned().isEmpty && localWS.pwned().isEmpty)
         #expect(seconds < 240)
@@ -131,7 +130,7 @@ struct SlurmExecutorTests {
         #expect(s.stages.allSatisfy { $0.attempts <= 1 })
         var left: [QueuedJob] = []
         for _ in 0 ..< 20 {
-            left = SlurmTestCluster.queued(commentPrefix: "sira-pipeline ws=").filter { $0.comment.hasSuffix("run=\(s.runID)") }
+            left = SlurmTestCluster.queued(ws.workspace, runID: s.runID)
             if left.isEmpty { break }
             Thread.sleep(forTimeInterval: 1)
         }
@@ -167,7 +166,8 @@ extension SlurmExecutorTests {
         }
         #expect(running.wait(timeout: .now() + 90) == .success, "ingest@k never ran")
         // Its job: the run's array element with index 0 (task k), as the queue shows it.
-        let job = try #require(SlurmTestCluster.queued(commentPrefix: "sira-pipeline ws=").first { $0.id.hasSuffix("_0") && $0.state == "RUNNING" })
+        // The run is the workspace's first (its database is fresh).
+        let job = try #require(SlurmTestCluster.queued(ws.workspace, runID: 1).first { $0.id.hasSuffix("_0") && $0.state == "RUNNING" })
         // SIGKILL straight to the job's processes (scancel would send SIGTERM first).
         let (_, shown) = SlurmTestCluster.run("scontrol", ["show", "job", "--oneliner", job.id])
         let rawID = try #require(shown.split(separator: " ").first { $0.hasPrefix("JobId=") }?.dropFirst(6))

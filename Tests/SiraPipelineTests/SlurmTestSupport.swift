@@ -30,9 +30,11 @@ enum SlurmTestCluster {
         return try #require(found, "sira-pipeline binary not found (looked at \(candidates.map(\.path))); run swift build first").path
     }
 
-    /// Jobs of the current user whose comment starts with `prefix`.
-    static func queued(commentPrefix prefix: String) -> [QueuedJob] {
-        ((try? SlurmCommands().queue()) ?? []).filter { $0.comment.hasPrefix(prefix) }
+    /// Jobs of run `runID` of `workspace` still in the queue (others may be testing on the same
+    /// cluster: their jobs are never looked at).
+    static func queued(_ workspace: Workspace, runID: Int64) -> [QueuedJob] {
+        let comment = SlurmRunState.comment(workspace, runID: runID)
+        return ((try? SlurmCommands().queue()) ?? []).filter { $0.comment == comment }
     }
 
     @discardableResult

@@ -139,7 +139,9 @@ struct SlurmCommands: SlurmControl {
             throw SlurmCommandError(command: program, status: 127, stderr: "\(program) is not installed or not on PATH")
         }
         guard p.terminationStatus == 0 else {
-            throw SlurmCommandError(command: ([program] + arguments).joined(separator: " "), status: p.terminationStatus, stderr: stderr)
+            // The program and its last argument (the script, the job ids) name the call well enough.
+            let shown = program == "squeue" ? program : "\(program) \(arguments.last.map { ($0 as NSString).lastPathComponent } ?? "")"
+            throw SlurmCommandError(command: shown, status: p.terminationStatus, stderr: stderr)
         }
         return stdout
     }

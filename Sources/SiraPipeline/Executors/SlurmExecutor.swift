@@ -481,6 +481,12 @@ final class SlurmRunState: @unchecked Sendable {
     var cancelSent = false
     var lastQueue = Date.distantPast
 
+    static func workspaceTag(_ ws: Workspace) -> String {
+        "sira-pipeline ws=\(ContentHash.sha256(ws.root.path).prefix(16)) "
+    }
+
+    static func comment(_ ws: Workspace, runID: Int64) -> String { workspaceTag(ws) + "run=\(runID)" }
+
     init(plan: ExecutionPlan, source: SlurmRunSpec.Source) {
         self.plan = plan
         folder = SlurmRunFolder(workspace: plan.workspace, runID: plan.runID)
@@ -491,7 +497,7 @@ final class SlurmRunState: @unchecked Sendable {
         })
         spec = SlurmRunSpec(runID: plan.runID, pipeline: plan.pipeline, toolVersion: ToolVersion.string, source: source,
                             stages: plan.stages.map { .init(id: $0.id.description, dependencies: $0.dependencies.map(\.description)) })
-        workspaceTag = "sira-pipeline ws=\(ContentHash.sha256(plan.workspace.root.path).prefix(16)) "
-        comment = workspaceTag + "run=\(plan.runID)"
+        workspaceTag = Self.workspaceTag(plan.workspace)
+        comment = Self.comment(plan.workspace, runID: plan.runID)
     }
 }

@@ -184,6 +184,15 @@ public struct SlurmSpec: Sendable, Equatable, Codable {
     /// Concurrency limit of per-task job arrays (`%K`).
     public var arrayLimit: Int?
 
+    public init(partition: String?, account: String?, time: String?, memory: String?, cpus: Int, arrayLimit: Int?) {
+        self.partition = partition
+        self.account = account
+        self.time = time
+        self.memory = memory
+        self.cpus = cpus
+        self.arrayLimit = arrayLimit
+    }
+
     /// `executor: slurm` without settings: the cluster's default partition and account.
     public static let defaults = SlurmSpec(partition: nil, account: nil, time: nil, memory: nil, cpus: ManifestDefaults.slurmCPUs, arrayLimit: nil)
 }

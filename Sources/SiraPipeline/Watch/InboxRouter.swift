@@ -50,6 +50,11 @@ public final class ContentHashCache: @unchecked Sendable {
         return hash
     }
 
+    /// Drops a path that left the inbox, so a long-running daemon's cache holds only present files.
+    public func forget(_ path: String) {
+        lock.withLock { _ = cache.removeValue(forKey: path) }
+    }
+
     /// The distinct content hashes of the files a manifest's tasks would read now.
     public func inputHashes(_ manifest: Manifest, workspace: Workspace) -> Set<String> {
         var out = Set<String>()

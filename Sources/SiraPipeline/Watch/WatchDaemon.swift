@@ -186,8 +186,13 @@ public final class WatchDaemon: @unchecked Sendable {
         }
         let mode: InboxWatcher.Mode = options.pollInterval.map { .poll(interval: $0) } ?? .inotify
         let watcher = InboxWatcher(root: inbox, mode: mode, queue: inboxQueue) { [weak self, detector] event in
-            if case .rescanned = event, let self {
-                self.logger.debug("inbox rescanned", metadata: ["overflows": "\(self.watcher?.overflowCount ?? 0)"])
+            switch event {
+            case .rescanned:
+                self?.logger.debug("inbox rescanned", metadata: ["overflows": "\(self?.watcher?.overflowCount ?? 0)"])
+            case let .removed(path):
+                self?.hashes.forget(path)
+            default:
+                break
             }
             detector.handle(event)
         }

@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
-        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost"]),
+        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost", "sira-pipeline"]),
         // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.
         .executableTarget(name: "WatchTestHost", dependencies: [
             "SiraPipeline", "SiraIO", .product(name: "Logging", package: "swift-log"),

@@ -9,6 +9,7 @@ struct BenchCommand: ParsableCommand {
         subcommands: [
             BenchKernelsCommand.self,
             BenchPackageCommand.self,
+            BenchPipelineCommand.self,
             BenchTrainCommand.self,
             BenchWatchCommand.self,
             BenchTokenizerCommand.self,

@@ -71,13 +71,13 @@ final class ProgressDisplay: PipelineObserver, @unchecked Sendable {
             if mode == .plain, shouldPrint(&live, p) { emit("\(p.stage) \(Self.progressText(p, eta: eta(live)))") }
             running[p.stage] = live
         case let .stageFinished(id, status, _, seconds, error):
-            running[id] = nil
+            let ran = running.removeValue(forKey: id) != nil
             done += 1
             if status == .cached { cached += 1 }
             if status == .failed { failed += 1 }
             if mode == .plain || status != .cached {
                 var line = "\(Self.symbol(status)) \(id) \(status.rawValue)"
-                if status != .cached, status != .skipped { line += " in \(Self.duration(seconds))" }
+                if ran, status != .cached { line += " in \(Self.duration(seconds))" }
                 if let error, status != .succeeded { line += ": \(error)" }
                 emit(line)
             }

@@ -22,10 +22,10 @@ struct RunSummaryPrinter {
             rows.append([s.id.description, s.status.rawValue, s.attempts > 0 ? String(s.attempts) : "-",
                          s.status == .cached || s.attempts == 0 ? "-" : ProgressDisplay.duration(s.seconds)])
         }
-        out += Self.table(rows, rightAligned: [2, 3])
+        out += TextTable(rows[0], rows: Array(rows.dropFirst())).render() + "\n"
         let metricRows = evaluationRows()
         if metricRows.count > 1 {
-            out += "\n" + Self.table(metricRows, rightAligned: Set(2 ..< metricRows[0].count))
+            out += "\n" + TextTable(metricRows[0], rows: Array(metricRows.dropFirst())).render() + "\n"
         }
         if let error = summary.error { out += "\nfirst failure: \(error)\n" }
         let failedLogs = summary.stages.filter { $0.status == .failed }.map {
@@ -54,21 +54,5 @@ struct RunSummaryPrinter {
             }
         }
         return rows
-    }
-
-    static func table(_ rows: [[String]], rightAligned: Set<Int>) -> String {
-        guard let head = rows.first else { return "" }
-        var widths = head.map(\.count)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = max(widths[i], c.count) } }
-        var out = ""
-        for (n, r) in rows.enumerated() {
-            let cells = r.enumerated().map { i, c in
-                let pad = String(repeating: " ", count: widths[i] - c.count)
-                return rightAligned.contains(i) ? pad + c : c + pad
-            }
-            out += cells.joined(separator: "  ").trimmingCharacters(in: .whitespaces) + "\n"
-            if n == 0 { out += widths.map { String(repeating: "─", count: $0) }.joined(separator: "  ") + "\n" }
-        }
-        return out
     }
 }

@@ -5,7 +5,7 @@
 ///           └─ tokenize@t (t's splits → token shards) ← tokenizer
 /// base ← tokenizer, tokenize@c for c in the base corpus (HF import: tokenizer only)
 /// train@t:v ← base, tokenize@t            train:m ← base, tokenize@t for every adapted t
-/// evaluate@t:v ← tokenizer, base, ingest@t (its eval split), train@t:v (train:m; none for :base)
+/// evaluate@t:v ← tokenizer, base, ingest@t + tokenize@t (eval split), train@t:v (train:m; none for :base)
 /// package@t:v ← train@t:v, evaluate@t:v   package:m ← train:m, evaluate@t:m for every t
 /// ```
 /// A task's data therefore reaches only its own stages, the multitask ones, and the tokenizer or
@@ -44,10 +44,10 @@ public struct StageGraph: Sendable {
             }
         }
         for t in adapted {
-            add(StageID(.evaluate, task: t, variant: StageID.baseVariant), [tokenizer, base, StageID(.ingest, task: t)])
+            add(StageID(.evaluate, task: t, variant: StageID.baseVariant), [tokenizer, base, StageID(.ingest, task: t), StageID(.tokenize, task: t)])
             for v in m.adapters {
                 let trained = v.kind == .multitask ? StageID(.train, variant: v.name) : StageID(.train, task: t, variant: v.name)
-                add(StageID(.evaluate, task: t, variant: v.name), [tokenizer, base, StageID(.ingest, task: t), trained])
+                add(StageID(.evaluate, task: t, variant: v.name), [tokenizer, base, StageID(.ingest, task: t), StageID(.tokenize, task: t), trained])
             }
         }
         for v in m.adapters {

@@ -63,7 +63,7 @@ public enum ManifestDefaults {
     // schedule
     public static let timezone = "UTC"
     public static let catchup = ScheduleSpec.Catchup.once
-    public static let maxCatchup = CatchUpPolicy.defaultMaximum
+    public static let maxCatchup = 24
 
     // top level
     public static let retries = 1

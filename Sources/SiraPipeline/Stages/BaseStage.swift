@@ -1,4 +1,5 @@
 import Foundation
+import SiraData
 import SiraIO
 import SiraModel
 
@@ -42,32 +43,33 @@ struct BaseStage: PipelineStage {
         case let .hf(path):
             let folder = context.workspace.resolve(path)
             let model = try LlamaModel.load(huggingFaceFolder: folder)
-            guard model.config.vocabSize >= tokenizer.vocabularySize else {
-                throw StageFailure("base.hf: the model's vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabularySize)")
+            guard model.config.vocabSize >= tokenizer.vocabSize else {
+                throw StageFailure("base.hf: the model's vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabSize)")
             }
             try model.saveHuggingFace(to: context.outputFolder)
             return StageResult(metrics: ["base.parameters": Double(model.parameterCount)], info: ["source": path])
         case let .builtin(b):
             let config = LlamaConfig(
                 hiddenSize: b.hidden, intermediateSize: b.intermediate, numHiddenLayers: b.layers,
-                numAttentionHeads: b.heads, numKeyValueHeads: b.kvHeads, vocabSize: tokenizer.vocabularySize,
+                numAttentionHeads: b.heads, numKeyValueHeads: b.kvHeads, vocabSize: tokenizer.vocabSize,
                 tieWordEmbeddings: true, maxPositionEmbeddings: max(2048, b.seqLen),
-                bosTokenId: tokenizer.bos, eosTokenIds: [tokenizer.eos]
+                bosTokenId: tokenizer.bosID, eosTokenIds: [tokenizer.eosID]
             )
             let model = LlamaModel(config: config, seed: UInt64(b.seed))
             model.threads = context.threads
             var metrics: [String: Double] = ["base.parameters": Double(model.parameterCount)]
             if b.pretrainSteps > 0 {
-                var examples: [EncodedExample] = []
-                for task in corpus { examples += try TokenShards.examples(try context.input(StageID(.tokenize, task: task)), split: .train) }
-                let source = try PackedBatchSource(examples: examples, batch: b.batch, seq: b.seqLen, seed: UInt64(b.seed), pad: Int32(tokenizer.pad))
+                let shards = try corpus.map { try TokenizerFiles.shard(try context.input(StageID(.tokenize, task: $0)), .train) }
+                let source = try ShardMixtureSource(shards: shards, batch: b.batch, seq: b.seqLen, seed: UInt64(b.seed),
+                                                    padID: Int32(tokenizer.padID), packing: .continuous)
                 let trainer = try Trainer(
                     model: model, source: source,
                     config: TrainingLoop.trainerConfig(steps: b.pretrainSteps, lr: b.lr, warmup: min(b.pretrainSteps / 10, 100),
                                                        schedule: .cosine, weightDecay: 0.01, gradClip: 1, seed: b.seed),
                     stateURL: context.workFolder.appendingPathComponent("pretrain.state")
                 )
-                let outcome = try TrainingLoop(context: context, saveEvery: max(1, b.pretrainSteps / 10), prefix: "pretrain").run(trainer)
+                let outcome = try TrainingLoop(context: context, saveEvery: max(1, b.pretrainSteps / 10), prefix: "pretrain",
+                                           tokensPerStep: b.batch * b.seqLen).run(trainer)
                 metrics["pretrain.loss"] = outcome.finalLoss
                 metrics["pretrain.tokens_per_second"] = outcome.tokensPerSecond
                 context.log(String(format: "pretrained %d steps: loss %.4f, %.0f tokens/s", b.pretrainSteps, outcome.finalLoss, outcome.tokensPerSecond))

@@ -6,7 +6,8 @@ import SiraModel
 /// `evaluate@task:variant` (and `evaluate@task:base`, the base without adapter): on the task's
 /// eval split, the mean loss over completion tokens, its perplexity, the token accuracy (argmax
 /// equals the target), and the exact match of greedy completions (generation after the prompt
-/// until the end token, compared with the expected completion). Writes `predictions.jsonl`.
+/// until the end token, compared with the expected completion, surrounding white space ignored).
+/// Writes `predictions.jsonl`.
 struct EvaluateStage: PipelineStage {
     let task: String
     /// nil: the base alone.
@@ -17,7 +18,7 @@ struct EvaluateStage: PipelineStage {
     var id: StageID { StageID(.evaluate, task: task, variant: variant ?? StageID.baseVariant) }
 
     var dependencies: [StageID] {
-        [StageID(.tokenizer), StageID(.base), StageID(.ingest, task: task)] + (trained.map { [$0] } ?? [])
+        [StageID(.tokenizer), StageID(.base), StageID(.ingest, task: task), StageID(.tokenize, task: task)] + (trained.map { [$0] } ?? [])
     }
 
     struct Parameters: Codable {
@@ -34,32 +35,45 @@ struct EvaluateStage: PipelineStage {
         let tokenizer = try TokenizerFiles.load(try context.input(StageID(.tokenizer)))
         let model = try LlamaModel.load(huggingFaceFolder: try context.input(StageID(.base)).folder)
         model.threads = context.threads
-        if let trained { try AdapterFiles.attach(from: try context.input(trained).folder, to: model) }
+        if let trained {
+            let weights = try context.input(trained).url(TrainStage.weightsName)
+            let adapters = try AdapterSet(config: try AdapterFiles.config(of: weights), seed: 0)
+            adapters.attach(to: model)
+            try AdapterFiles.load(into: adapters, from: weights)
+        }
+        let shard = try TokenizerFiles.shard(try context.input(StageID(.tokenize, task: task)), .eval)
         let (_, snapshot) = try SnapshotReference.load(try context.input(StageID(.ingest, task: task)), workspace: context.workspace)
-        var examples = try snapshot.examples(.eval)
-        if evaluate.maxExamples > 0, examples.count > evaluate.maxExamples { examples = Array(examples.prefix(evaluate.maxExamples)) }
-        guard !examples.isEmpty else {
+        let texts = try snapshot.examples(.eval)
+        guard shard.count == texts.count else {
+            throw StageFailure("the eval shard holds \(shard.count) examples, the snapshot \(texts.count)")
+        }
+        let count = evaluate.maxExamples > 0 ? min(shard.count, evaluate.maxExamples) : shard.count
+        guard count > 0 else {
             context.log("no evaluation examples")
             return StageResult(metrics: ["eval.examples": 0])
         }
-        let encoder = ExampleEncoder(tokenizer: tokenizer)
-        let encoded = examples.map(encoder.encode)
-        let maxLength = model.config.maxPositionEmbeddings - 1
+        let total = (count + 15) / 16 + (evaluate.exactMatch ? count : 0)
 
-        // Loss, perplexity and token accuracy over the completion tokens.
-        var nll = 0.0, scored = 0, correct = 0
-        let batches = EvaluationBatches.make(encoded, rows: 16, maxLength: maxLength, pad: Int32(tokenizer.pad))
-        for (i, batch) in batches.enumerated() {
+        // Loss, perplexity and token accuracy over the completion tokens, one example per row.
+        let longest = (0 ..< count).map { shard.length(of: $0) }.max()!
+        let seq = max(1, min(longest - 1, model.config.maxPositionEmbeddings))
+        var nll = 0.0, scored = 0, correct = 0, done = 0
+        for b in ShardBatcher.evaluationBatches(shard, batch: 16, seq: seq, padID: Int32(tokenizer.padID)) {
+            guard done < count else { break }
             try context.checkCancelled()
+            let rows = min(b.batch, count - done)
+            let batch = TokenBatch(batch: rows, seq: b.seq, tokens: Array(b.tokens.prefix(rows * b.seq)),
+                                   targets: Array(b.targets.prefix(rows * b.seq)), lossMask: Array(b.lossMask.prefix(rows * b.seq)))
             let r = model.loss(batch, mode: .evaluation)
             nll += r.nllSum
             scored += r.tokens
             correct += r.correct
-            context.progress(step: i + 1, of: batches.count + (evaluate.exactMatch ? examples.count : 0), note: "loss")
+            done += rows
+            context.progress(step: (done + 15) / 16, of: total, note: "loss")
         }
         let loss = scored > 0 ? nll / Double(scored) : .nan
         var metrics: [String: Double] = [
-            "eval.examples": Double(examples.count),
+            "eval.examples": Double(count),
             "eval.loss": loss,
             "eval.perplexity": exp(loss),
             "eval.token_accuracy": scored > 0 ? Double(correct) / Double(scored) : 0,
@@ -69,18 +83,22 @@ struct EvaluateStage: PipelineStage {
         var lines: [UInt8] = []
         if evaluate.exactMatch {
             var matches = 0
-            for (i, e) in examples.enumerated() {
+            let stop: Set<Int> = tokenizer.eosID >= 0 ? [tokenizer.eosID] : []
+            for i in 0 ..< count {
                 try context.checkCancelled()
-                let prompt = encoder.promptTokens(e.prompt)
+                let example = shard[i]
+                let prompt = example.tokens.prefix(example.scoredFrom).map { Int($0) }
                 let room = model.config.maxPositionEmbeddings - prompt.count
-                let produced = room > 0 ? model.generate(prompt: prompt, maxTokens: min(evaluate.maxNewTokens, room), stop: [tokenizer.eos]) : []
-                let text = tokenizer.decode(produced)
-                let match = Self.normalized(text) == Self.normalized(e.completion)
+                let produced = prompt.isEmpty || room <= 0 ? []
+                    : model.generate(prompt: prompt, maxTokens: min(evaluate.maxNewTokens, room), stop: stop)
+                let text = tokenizer.decode(produced, skipSpecialTokens: true)
+                let expected = texts[i].completion
+                let match = Self.normalized(text) == Self.normalized(expected)
                 if match { matches += 1 }
-                lines += Array(Self.predictionLine(prompt: e.prompt, expected: e.completion, generated: text, match: match).utf8)
-                context.progress(step: batches.count + i + 1, of: batches.count + examples.count, note: "exact match \(matches)/\(i + 1)")
+                lines += Array(Self.predictionLine(prompt: texts[i].prompt, expected: expected, generated: text, match: match).utf8)
+                context.progress(step: (count + 15) / 16 + i + 1, of: total, note: "exact match \(matches)/\(i + 1)")
             }
-            metrics["eval.exact_match"] = Double(matches) / Double(examples.count)
+            metrics["eval.exact_match"] = Double(matches) / Double(count)
         }
         try AtomicFile.write(lines, to: context.outputFolder.appendingPathComponent("predictions.jsonl"))
         context.log(String(format: "loss %.4f ppl %.3f token acc %.4f exact match %@", loss, exp(loss),

@@ -1,4 +1,6 @@
 import Foundation
+import SiraData
+import SiraIO
 import SiraModel
 
 /// `train@task:variant` (or `train:multitask` over every adapted task's train split): one
@@ -18,6 +20,11 @@ struct TrainStage: PipelineStage {
 
     var dependencies: [StageID] { [StageID(.base)] + tasks.map { StageID(.tokenize, task: $0) } }
 
+    /// The adapter's weights (SiraModel's `AdapterFiles`: PEFT-style names, its configuration in
+    /// the metadata) and the configuration again as JSON, for people and packages.
+    static let weightsName = "adapter_model.safetensors"
+    static let configName = "adapter_config.json"
+
     struct Parameters: Codable {
         var tasks: [String]
         var adapter: AdapterConfig
@@ -25,7 +32,7 @@ struct TrainStage: PipelineStage {
     }
 
     func parameters() throws -> String {
-        try CacheKey.canonicalJSON(Parameters(tasks: tasks, adapter: AdapterFiles.config(variant), train: train))
+        try CacheKey.canonicalJSON(Parameters(tasks: tasks, adapter: variant.adapterConfig, train: train))
     }
 
     func run(_ context: StageContext) throws -> StageResult {
@@ -33,23 +40,25 @@ struct TrainStage: PipelineStage {
         let model = try LlamaModel.load(huggingFaceFolder: base.folder)
         model.threads = context.threads
         model.setTrainable(false)
-        let adapters = try AdapterSet(config: AdapterFiles.config(variant), seed: UInt64(train.seed))
+        let adapters = try AdapterSet(config: variant.adapterConfig, seed: UInt64(train.seed))
         adapters.attach(to: model)
-        var examples: [EncodedExample] = []
-        for task in tasks { examples += try TokenShards.examples(try context.input(StageID(.tokenize, task: task)), split: .train) }
+        let shards = try tasks.map { try TokenizerFiles.shard(try context.input(StageID(.tokenize, task: $0)), .train) }
+        let examples = shards.reduce(0) { $0 + $1.count }
         let pad = Int32(model.config.eosTokenIds.first ?? 0)
-        let source = try PackedBatchSource(examples: examples, batch: train.batch, seq: train.seqLen, seed: UInt64(train.seed), pad: pad)
+        let source = try ShardMixtureSource(shards: shards, batch: train.batch, seq: train.seqLen, seed: UInt64(train.seed), padID: pad)
         let trainer = try Trainer(
             model: model, source: source,
             config: TrainingLoop.trainerConfig(steps: train.steps, lr: train.lr, warmup: train.warmup, schedule: train.schedule,
                                                weightDecay: train.weightDecay, gradClip: train.gradClip, seed: train.seed),
             stateURL: context.workFolder.appendingPathComponent("trainer.state")
         )
-        context.log("\(variant.name) (\(variant.architecture.rawValue)) on \(tasks.joined(separator: ", ")): \(examples.count) examples, \(adapters.parameters.reduce(0) { $0 + $1.value.count }) adapter weights")
-        let outcome = try TrainingLoop(context: context, saveEvery: train.saveEvery, prefix: "train").run(trainer)
-        try AdapterFiles.write(adapters, to: context.outputFolder, metadata: [
-            "format": "pt", "sira.variant": variant.name, "sira.tasks": tasks.joined(separator: ","),
-        ])
+        context.log("\(variant.name) (\(variant.architecture.rawValue)) on \(tasks.joined(separator: ", ")): \(examples) examples, \(adapters.parameters.reduce(0) { $0 + $1.value.count }) adapter weights")
+        let outcome = try TrainingLoop(context: context, saveEvery: train.saveEvery, prefix: "train",
+                                   tokensPerStep: train.batch * train.seqLen).run(trainer)
+        try AdapterFiles.write(adapters, to: context.outputFolder.appendingPathComponent(Self.weightsName))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try encoder.encode(adapters.config), to: context.outputFolder.appendingPathComponent(Self.configName))
         var metrics: [String: Double] = [
             "train.final_loss": outcome.finalLoss,
             "train.tokens_per_second": outcome.tokensPerSecond,

@@ -9,6 +9,8 @@ struct TrainingLoop {
     let saveEvery: Int
     /// Metric prefix: `pretrain` or `train`.
     let prefix: String
+    /// Token positions processed per step (batch × seq), for tokens/s.
+    let tokensPerStep: Int
 
     struct Outcome {
         var resumedAt: Int
@@ -36,7 +38,7 @@ struct TrainingLoop {
             }
             recentLoss.append(r.loss)
             if recentLoss.count > 20 { recentLoss.removeFirst() }
-            tokens += r.tokens
+            tokens += tokensPerStep
             seconds += r.seconds
             if let s = r.router {
                 if router == nil { router = s } else { router!.merge(s) }

@@ -1,0 +1,162 @@
+import Foundation
+import SiraIO
+import SiraStore
+import Testing
+@testable import SiraPipeline
+
+/// The product as people use it: the `sira-pipeline` binary on a tiny manifest, in child processes.
+@Suite(.serialized) struct EndToEndTests {
+    func stages(_ store: RunStore, run: Int64) throws -> [String: StageStatus] {
+        var out: [String: StageStatus] = [:]
+        for s in try store.stages(run: run) { out[s.stage] = s.status }
+        return out
+    }
+
+    /// The highest training step a plain progress line (`train@add:lora 61/300  loss ...`) shows.
+    static func step(of stage: String, in output: String) -> Int {
+        var best = 0
+        for line in output.split(separator: "\n") {
+            guard let r = line.range(of: stage + " ") else { continue }
+            let rest = line[r.upperBound...]
+            if let slash = rest.firstIndex(of: "/"), let n = Int(rest[..<slash]) { best = max(best, n) }
+        }
+        return best
+    }
+
+    @Test func runsEndToEndThenCachedThenRerunsOnlyTheChangedTask() throws {
+        let p = try TinyPipeline()
+        let first = try p.run()
+        #expect(first.status == 0, "\(first.stdout)\n\(first.stderr)")
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        let run1 = try #require(try store.runs().last)
+        #expect(run1.status == .succeeded && run1.pipeline == "tiny")
+        let s1 = try stages(store, run: run1.id)
+        // 3 ingest, tokenizer, 3 tokenize, base, 2×2 + 1 train, 2×4 evaluate, 2×2 + 1 package.
+        #expect(s1.count == 3 + 1 + 3 + 1 + 5 + 8 + 5)
+        #expect(s1.values.allSatisfy { $0 == .succeeded })
+        // Evaluation metrics per task and variant are recorded, and the summary table shows them.
+        let exact = try store.metrics(run: run1.id).filter { $0.key == "eval.exact_match" }
+        #expect(Set(exact.map { "\($0.task!):\($0.variant!)" }) == ["add:base", "add:lora", "add:sira", "add:multitask",
+                                                                   "rev:base", "rev:lora", "rev:sira", "rev:multitask"])
+        #expect(try store.metrics(run: run1.id).filter { $0.key == "eval.loss" }.allSatisfy { $0.value.isFinite && $0.value > 0 })
+        #expect(first.stdout.contains("exact match"))
+        // The packages are published and verify; `tar --zstd` would open them (SiraStore's check).
+        let index = try #require(try CheckpointIndex.latest(workspace: p.workspace, pipeline: "tiny"))
+        #expect(index.run == run1.id)
+        #expect(Set(index.packages.map(\.stage)) == ["package@add:lora", "package@add:sira", "package@rev:lora", "package@rev:sira", "package:multitask"])
+        for entry in index.packages {
+            let contents = try SiraPackage.verify(p.workspace.resolve(entry.file))
+            #expect(contents.manifest.pipeline == "tiny")
+        }
+        // Training loss series were recorded per step.
+        let loss = try store.metricSeries(run: run1.id, key: "train.loss", task: "add", variant: "lora")
+        #expect(loss.compactMap(\.step) == Array(1 ... 6))
+
+        // Second run: nothing changed, everything cached.
+        let second = try p.run()
+        #expect(second.status == 0)
+        let run2 = try #require(try store.runs().first)
+        #expect(run2.id == run1.id + 1)
+        #expect(try stages(store, run: run2.id).values.allSatisfy { $0 == .cached })
+        #expect(try store.metrics(run: run2.id).filter { $0.key == "eval.exact_match" }.count == 8)
+
+        // One task's data changes (every completion, so both of its splits change): that task, the
+        // multitask adapter and what follows them rerun; the other task's stages are cached.
+        var changed = ""
+        for i in 0 ..< 30 { changed += "{\"prompt\": \"\(i)+\(i % 7)=\", \"completion\": \"\(i + i % 7 + 100)\"}\n" }
+        try p.tw.write(changed, to: "data/src/add.jsonl")
+        let third = try p.run()
+        #expect(third.status == 0)
+        let run3 = try #require(try store.runs().first)
+        let rerun = try stages(store, run: run3.id).filter { $0.value == .succeeded }.map(\.key)
+        #expect(Set(rerun) == ["ingest@add", "tokenize@add", "train@add:lora", "train@add:sira", "train:multitask",
+                               "evaluate@add:base", "evaluate@add:lora", "evaluate@add:sira", "evaluate@add:multitask",
+                               "evaluate@rev:multitask", "package@add:lora", "package@add:sira", "package:multitask"])
+        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 26 - 13)
+    }
+
+    @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {
+        let config = { try TinyPipeline(trainSteps: 300, saveEvery: 20, jobs: 1, variants: "lora: {r: 2}") }
+        let p = try config()
+        let child = try p.cli(["run", p.manifestPath, "--plain"])
+        // Progress lines come every 10%: wait until training is past its second save.
+        let reached = child.waitForOutput(timeout: 240) { Self.step(of: "train@add:lora", in: $0) >= 60 }
+        #expect(reached)
+        child.signal(SIGKILL)
+        let killed = try child.wait()
+        #expect(killed.status != 0)
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        #expect(try store.runs().first?.status == .running) // nobody has noticed yet
+
+        let resumed = try p.run()
+        #expect(resumed.status == 0, "\(resumed.stdout)\n\(resumed.stderr)")
+        #expect(resumed.stdout.contains("marked crashed"))
+        let runs = try store.runs()
+        #expect(runs.map(\.status) == [.succeeded, .crashed])
+        #expect(runs.first?.trigger == "resume")
+        // The resumed stage started from its last saved step, not from zero.
+        let steps = try store.metricSeries(run: runs[0].id, key: "train.loss", task: "add", variant: "lora").compactMap(\.step)
+        let start = try #require(steps.first)
+        #expect(start > 1 && start % 20 == 1 && steps.last == 300)
+        #expect(steps == Array(start ... 300))
+        // Stages finished before the kill came from the cache.
+        #expect(try stages(store, run: runs[0].id)["base"] == .cached)
+
+        // The same pipeline never interrupted ends with bit-identical adapter weights.
+        let q = try config()
+        #expect(try q.run().status == 0)
+        func adapterDigest(_ t: TinyPipeline) throws -> String {
+            let s = try RunStore(path: t.workspace.databaseURL.path)
+            let run = try #require(try s.runs().first)
+            let row = try #require(try s.stages(run: run.id).first { $0.stage == "train@add:lora" })
+            let folder = t.workspace.stageCacheFolder(.train).appendingPathComponent(try #require(row.cacheKey))
+            return try ContentHash.sha256(file: folder.appendingPathComponent("adapter_model.safetensors"))
+        }
+        #expect(try adapterDigest(p) == adapterDigest(q))
+    }
+
+    @Test func sigtermStopsCleanlyAndTheRunIsResumable() throws {
+        let p = try TinyPipeline(trainSteps: 300, saveEvery: 50, jobs: 1, variants: "lora: {r: 2}")
+        let child = try p.cli(["run", p.manifestPath, "--plain"])
+        #expect(child.waitForOutput(timeout: 240) { Self.step(of: "train@add:lora", in: $0) >= 60 })
+        child.signal(SIGTERM)
+        let stopped = try child.wait()
+        #expect(stopped.status == 130)
+        #expect(stopped.stdout.contains("stopping"))
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        let run = try #require(try store.runs().first)
+        #expect(run.status == .cancelled)
+        let rows = try store.stages(run: run.id)
+        #expect(rows.first { $0.stage == "train@add:lora" }?.status == .cancelled)
+        #expect(rows.filter { $0.stage.hasPrefix("package") }.allSatisfy { $0.status == .cancelled })
+        let again = try p.run()
+        #expect(again.status == 0)
+        let steps = try store.metricSeries(run: try #require(try store.runs().first).id, key: "train.loss", task: "add", variant: "lora")
+        #expect((steps.first?.step ?? 0) > 1)
+    }
+
+    @Test func aSecondSchedulerIsRefusedWithTheHolder() throws {
+        let p = try TinyPipeline()
+        let holder = try WorkspaceSession(workspace: p.workspace, recorder: MemoryRecorder(), command: "sira-pipeline watch")
+        let refused = try p.run()
+        #expect(refused.status == 75)
+        #expect(refused.stderr.contains("is in use by another sira-pipeline scheduler: pid \(getpid()) on \(WorkspaceLock.hostName) since"))
+        #expect(refused.stderr.contains("(sira-pipeline watch)"))
+        holder.close()
+        #expect(try p.run().status == 0)
+    }
+
+    @Test func manifestErrorsNameFileLineAndKey() throws {
+        let p = try TinyPipeline()
+        try p.tw.write("name: bad\ntasks: [{from: data/src/add.jsonl}]\nadapters: {lora: {r: 2}}\ntrain:\n  steps: many\n  lerning_rate: 0.1\n", to: "pipelines/bad.yaml")
+        let v = try p.cli(["validate", "pipelines/bad.yaml", p.manifestPath]).wait()
+        #expect(v.status == 1)
+        #expect(v.stderr.contains("pipelines/bad.yaml:5: train.steps: expected an integer, got 'many'"))
+        #expect(v.stderr.contains("pipelines/bad.yaml:6: train.lerning_rate: unknown key"))
+        #expect(v.stdout.contains("pipelines/tiny.yaml: ok"))
+        let r = try p.cli(["run", "pipelines/bad.yaml"]).wait()
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("pipelines/bad.yaml:5: train.steps"))
+        #expect(!FileManager.default.fileExists(atPath: p.workspace.databaseURL.path)) // nothing ran
+    }
+}

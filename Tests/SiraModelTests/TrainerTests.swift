@@ -170,6 +170,12 @@ import Testing
         cfg.learningRate = 0.03
         let other = try makeTrainer(cfg, url: url)
         #expect { try other.resume(from: url) } throws: { "\($0)".contains("different training config") }
+        var cadence = Self.config
+        cadence.checkpointEvery = 7
+        cadence.evaluateEvery = 1
+        let sameTrajectory = try makeTrainer(cadence, url: url)
+        try sameTrajectory.resume(from: url)
+        #expect(sameTrajectory.step == 2, "evaluation and save cadence may change on resume")
 
         let lora = try makeTrainer(adapter: AdapterConfig(type: .lora, r: 3, loraAlpha: 6), url: url)
         #expect { try lora.resume(from: url) } throws: { "\($0)".contains("missing tensor") }

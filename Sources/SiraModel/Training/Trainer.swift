@@ -157,8 +157,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
     }
 
     /// Restores a state saved by `saveState` into this trainer, its model's parameters and its
-    /// source. The configuration must be the one the state was saved with (the schedule and the
-    /// random stream depend on it); every trainable parameter must be present with its shape.
+    /// source. The configuration must be the one the state was saved with, except for how often
+    /// it evaluates and saves (the schedule and the random stream depend on the rest); every
+    /// trainable parameter must be present with its shape.
     /// Nothing is changed when it throws.
     public func resume(from url: URL) throws {
         let loaded = try TrainerState.read(from: url)
@@ -166,7 +167,9 @@ public final class Trainer<Model: TrainableModel, Source: BatchSource> where Mod
         guard let saved = try? JSONDecoder().decode(TrainerConfig.self, from: Data(loaded.configJSON.utf8)) else {
             throw bad("unreadable __metadata__.config")
         }
-        guard saved == config else { throw bad("saved with a different training config (\(loaded.configJSON))") }
+        guard saved.trajectory == config.trajectory else {
+            throw bad("saved with a different training config (\(loaded.configJSON))")
+        }
         guard loaded.step <= config.steps else { throw bad("step \(loaded.step) is beyond the run's \(config.steps) steps") }
         let cursor: Source.Cursor
         do { cursor = try JSONDecoder().decode(Source.Cursor.self, from: Data(loaded.cursorJSON.utf8)) } catch {

@@ -56,6 +56,15 @@ public struct TrainerConfig: Codable, Sendable, Equatable {
         return floor + 0.5 * (learningRate - floor) * (1 + cos(Double.pi * progress))
     }
 
+    /// The settings that determine the trained weights: everything except how often the run
+    /// evaluates and saves. A state may be resumed under a config with the same trajectory.
+    public var trajectory: TrainerConfig {
+        var t = self
+        t.evaluateEvery = 0
+        t.checkpointEvery = 0
+        return t
+    }
+
     /// Throws naming the first setting that cannot work.
     public func validate() throws {
         func fail(_ key: String, _ why: String) throws -> Never { throw TrainerError.invalidConfig(key: key, reason: why) }

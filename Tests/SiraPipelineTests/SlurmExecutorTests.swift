@@ -195,15 +195,23 @@ extension SlurmExecutorTests {
 }
 
 extension SlurmExecutorTests {
-    /// A rerun of an unchanged pipeline submits nothing: every stage is found in the cache the
-    /// first run filled, on Slurm as locally (and the local executor reuses what Slurm built).
-    @Test func anUnchangedRerunSubmitsNoJobs() throws {
+    /// After a failure is fixed, a rerun submits only what is not in the cache, and those jobs
+    /// take their inputs from cached stages that got no job. A rerun of an unchanged pipeline
+    /// submits nothing, on Slurm as locally (the local executor reuses what Slurm built).
+    @Test func rerunsSubmitOnlyWhatIsNotCached() throws {
         try SlurmTestCluster.requireRunning()
         let probe = ProbePipeline(tasks: ["p", "q r"], seed: 9)
+        let broken = ProbePipeline(tasks: ["p", "q r"], failing: ["q r"], seed: 9)
         let ws = HostileWorkspace()
-        let first = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
-        #expect(first.status == .succeeded)
-        #expect(first.count(.succeeded) == first.stages.count)
+        let failed = try runProbe(broken, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        #expect(failed.status == .failed && failed.count(.succeeded) == 5 && failed.count(.skipped) == 2)
+
+        let fixed = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        #expect(fixed.status == .succeeded, "\(fixed.stages.map { "\($0.id) \($0.status) \($0.error ?? "")" })")
+        #expect(fixed.count(.cached) == 5 && fixed.count(.succeeded) == 3)
+        let fixedFolder = SlurmRunFolder(workspace: ws.workspace, runID: fixed.runID)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixedFolder.scriptsFolder.path).count == 3)
+
         let started = Date()
         let again = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
         let seconds = Date().timeIntervalSince(started)
@@ -214,7 +222,7 @@ extension SlurmExecutorTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.scriptsFolder.path).isEmpty)
         let local = try runProbe(probe, in: ws.workspace, executor: LocalExecutor(), retries: 0)
         #expect(local.count(.cached) == local.stages.count)
-        for s in first.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
+        for s in fixed.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
     }
 }
 

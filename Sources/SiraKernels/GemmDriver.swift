@@ -15,12 +15,20 @@ enum GemmPath {
     }
 }
 
-func gemmDispatch(_ g: GemmOperands, threads: Int, blocking: GemmBlocking = .zen3) {
+/// Multiply-adds a thread should get before a GEMM is split: below this, waking another thread
+/// costs more than it saves.
+let gemmMinWorkPerThread = 1 << 20
+
+/// `minWork` (multiply-adds per thread) is lowered only by tests, to run small shapes threaded.
+func gemmDispatch(_ g: GemmOperands, threads requested: Int, blocking: GemmBlocking = .zen3,
+                  minWork: Int = gemmMinWorkPerThread) {
+    let work = Double(g.m) * Double(g.n) * Double(g.k)
+    let threads = max(1, min(requested, Int(min(work / Double(max(minWork, 1)), 1048576.0))))
     switch GemmPath(g) {
     case .gemv:
-        gemv(g, threads: threads)
+        gemv(g, threads: threads, minWork: minWork)
     case .narrow:
-        gemmNarrow(g, threads: threads)
+        gemmNarrow(g, threads: threads, minWork: minWork)
     case .blocked:
         if threads <= 1 {
             gemmBlockedRows(g, rows: 0..<g.m, blocking: blocking)

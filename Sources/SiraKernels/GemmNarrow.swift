@@ -8,6 +8,10 @@
 /// one B vector load and 8 broadcasts from A.
 let narrowMR = 8
 let narrowKC = 512
+/// Depth of a step block when A is read down its columns (`aRow == 1`, e.g. the weight gradient
+/// `dhᵀ x`): every step touches a new cache line and often a new page, so all row tiles take a
+/// short block of steps before the next block, keeping those lines and pages hot.
+let narrowColumnKC = 64
 
 /// A GEMM with a narrow result, all operands as strided views:
 /// `C[m×n] = alpha * A[m×k] * B[k×n] + beta * C` with `n <= 8`,
@@ -47,8 +51,23 @@ struct NarrowGemm: @unchecked Sendable {
         }
     }
 
-    /// Rows `rows` of C from the packed B; any row range gives the same values as the whole.
+    /// Rows `rows` of C from the packed B; any row range gives the same values as the whole
+    /// (the step blocks depend on the layout only).
     func run(rows: Range<Int>, packedB: UnsafePointer<Float>) {
+        if aRow == 1 && aCol > 1 {
+            var p0 = 0
+            while p0 < k {
+                let kc = min(narrowColumnKC, k &- p0)
+                let update: GemmUpdate = p0 > 0 ? .accumulate : (beta == 0 ? .overwrite : .scale(beta))
+                var i0 = rows.lowerBound
+                while i0 < rows.upperBound {
+                    tile(i0: i0, live: min(narrowMR, rows.upperBound &- i0), p0: p0, kc: kc, packedB: packedB + p0 &* 8, update: update)
+                    i0 &+= narrowMR
+                }
+                p0 &+= kc
+            }
+            return
+        }
         var i0 = rows.lowerBound
         while i0 < rows.upperBound {
             let live = min(narrowMR, rows.upperBound &- i0)
@@ -91,6 +110,24 @@ struct NarrowGemm: @unchecked Sendable {
             off &+= step
             pb += 32
         }
+        if live == narrowMR && cCol == 1 && n == 8 {
+            gemmStore8(c + i0 &* cRow, c0, alpha, update); gemmStore8(c + (i0 &+ 1) &* cRow, c1, alpha, update)
+            gemmStore8(c + (i0 &+ 2) &* cRow, c2, alpha, update); gemmStore8(c + (i0 &+ 3) &* cRow, c3, alpha, update)
+            gemmStore8(c + (i0 &+ 4) &* cRow, c4, alpha, update); gemmStore8(c + (i0 &+ 5) &* cRow, c5, alpha, update)
+            gemmStore8(c + (i0 &+ 6) &* cRow, c6, alpha, update); gemmStore8(c + (i0 &+ 7) &* cRow, c7, alpha, update)
+            return
+        }
+        if live == narrowMR && cRow == 1 {
+            // C is the transposed product: transpose the tile so each column of it is a row of C.
+            var t = (c0, c1, c2, c3, c4, c5, c6, c7)
+            transpose8x8(&t)
+            withUnsafeBytes(of: &t) { raw in
+                for j in 0..<n {
+                    gemmStore8(c + (i0 &+ j &* cCol), raw.load(fromByteOffset: j &* 32, as: SIMD8<Float>.self), alpha, update)
+                }
+            }
+            return
+        }
         withUnsafeTemporaryAllocation(of: SIMD8<Float>.self, capacity: 8) { t in
             t[0] = c0; t[1] = c1; t[2] = c2; t[3] = c3; t[4] = c4; t[5] = c5; t[6] = c6; t[7] = c7
             let acc = UnsafeRawPointer(t.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -109,14 +146,26 @@ struct NarrowGemm: @unchecked Sendable {
     }
 }
 
+/// Eight contiguous floats of C updated from `v` with the same arithmetic as the scalar path.
+@inline(__always)
+func gemmStore8(_ c: UnsafeMutablePointer<Float>, _ v: SIMD8<Float>, _ alpha: Float, _ update: GemmUpdate) {
+    let raw = UnsafeMutableRawPointer(c)
+    var r = SIMD8(repeating: alpha) * v
+    switch update {
+    case .overwrite: break
+    case .scale(let beta): r = r + SIMD8(repeating: beta) * raw.loadUnaligned(as: SIMD8<Float>.self)
+    case .accumulate: r = raw.loadUnaligned(as: SIMD8<Float>.self) + r
+    }
+    raw.storeBytes(of: r, as: SIMD8<Float>.self)
+}
+
 /// The narrow path for a whole problem: pack B once, split C's rows over threads.
-func gemmNarrow(_ g: GemmOperands, threads: Int) {
+func gemmNarrow(_ g: GemmOperands, threads: Int, minWork: Int = gemmMinWorkPerThread) {
     let problem = NarrowGemm(g)
     GemmScratch.withBuffer(count: problem.k * 8) { packed in
         problem.packB(into: packed)
         let tiles = (problem.m + narrowMR - 1) / narrowMR
-        // About 64K multiply-adds per thread at least, or a dispatch costs more than it saves.
-        let chunks = max(1, min(threads, tiles, problem.m * problem.k * 8 / 65536))
+        let chunks = max(1, min(threads, tiles, problem.m * problem.k * 8 / max(1, minWork / 2)))
         let shared = UncheckedSendable(UnsafePointer(packed))
         parallelFor(chunks, threads: chunks) { t in
             let lo = tiles * t / chunks * narrowMR, hi = min(problem.m, tiles * (t + 1) / chunks * narrowMR)

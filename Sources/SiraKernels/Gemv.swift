@@ -1,7 +1,7 @@
 /// Matrix-vector path for one row of C (generation, m == 1):
 /// `c[j] = alpha * Σ_p x[p] * op(B)[p, j] + beta * c[j]` with `x` = op(A)'s only row.
 /// Columns are split over threads; each column's sum is computed by one thread in a fixed order.
-func gemv(_ g: GemmOperands, threads: Int) {
+func gemv(_ g: GemmOperands, threads: Int, minWork: Int = gemmMinWorkPerThread) {
     let k = g.k, n = g.n
     // op(A)'s row is contiguous when A is stored 1 x k; stored k x 1 it is strided: copy it.
     withUnsafeTemporaryAllocation(of: Float.self, capacity: g.transA == .noTranspose ? 0 : k) { tmp in
@@ -15,7 +15,7 @@ func gemv(_ g: GemmOperands, threads: Int) {
         let shared = UncheckedSendable(x)
         // Column blocks of 64 (eight SIMD8 accumulators); enough work per thread to pay for a dispatch.
         let blocks = (n + 63) / 64
-        let chunks = max(1, min(threads, blocks, (n * k) / 32768))
+        let chunks = max(1, min(threads, blocks, (n * k) / max(1, minWork / 8)))
         parallelFor(chunks, threads: chunks) { t in
             let lo = (blocks * t / chunks) * 64, hi = min(n, (blocks * (t + 1) / chunks) * 64)
             if g.transB == .noTranspose {

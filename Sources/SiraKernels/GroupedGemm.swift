@@ -66,7 +66,8 @@ public func sgemmGrouped(_ transB: Transpose, rowCounts: [Int], n: Int, k: Int,
 /// whole), tiles are laid end to end, and thread `t` takes the tiles whose cumulative
 /// multiply-add count falls in its `1/threads` share. Each thread runs the single-threaded kernel
 /// of the problem's own path on its row ranges, so results equal a plain `sgemm` of each problem.
-func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: GemmBlocking = .zen3) {
+func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: GemmBlocking = .zen3,
+                         minWork: Int = gemmMinWorkPerThread) {
     var live: [GemmOperands] = []
     for g in problems where g.m > 0 && g.n > 0 {
         if g.alpha == 0 || g.k == 0 {
@@ -87,7 +88,7 @@ func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: Gem
     // A tile's cost: its multiply-adds, plus a fixed overhead so empty-ish tiles are not free.
     let tileCost = zip(live, tileRows).map { Double(min($0.m, $1)) * Double($0.n) * Double($0.k) + 4096 }
     let total = zip(tiles, tileCost).reduce(0.0) { $0 + Double($1.0) * $1.1 }
-    let chunks = max(1, min(threads, tiles.reduce(0, +)))
+    let chunks = max(1, min(threads, tiles.reduce(0, +), Int(min(total / Double(max(minWork, 1)), 1048576.0))))
     let shared = UncheckedSendable(live)
     parallelFor(chunks, threads: chunks) { t in
         let live = shared.value

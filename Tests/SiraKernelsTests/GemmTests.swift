@@ -124,7 +124,7 @@ struct GemmTests {
                 a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
                     let g = GemmOperands(transA: ta, transB: tb, m: m, n: n, k: k, alpha: -0.5, a: ap.baseAddress!, lda: lda,
                                          b: bp.baseAddress!, ldb: ldb, beta: 1.5, c: cp.baseAddress!, ldc: ldc)
-                    gemmDispatch(g, threads: threads, blocking: blocking)
+                    gemmDispatch(g, threads: threads, blocking: blocking, minWork: 1)
                 } } }
                 results.append(c)
             }

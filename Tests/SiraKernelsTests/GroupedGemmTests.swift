@@ -95,4 +95,34 @@ struct GroupedGemmTests {
         }
         #expect(c == expected)
     }
+
+    @Test("the cost-balanced split gives bit-identical results on 1, 2, 3 and 7 threads", arguments: [19, 8, 3])
+    func splitInvariance(n: Int) {
+        var rng = TestRNG(seed: 14)
+        let counts = Self.rowCounts + [1, 5], k = 29
+        let total = counts.reduce(0, +)
+        let a = rng.floats(total * k), b = rng.floats(counts.count * n * k)
+        let c0 = rng.floats(total * n)
+        var results: [[Float]] = []
+        for threads in [1, 2, 3, 7] {
+            var c = c0
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                var problems: [GemmOperands] = []
+                var row = 0
+                for (e, rows) in counts.enumerated() {
+                    problems.append(GemmOperands(transA: .noTranspose, transB: .transpose, m: rows, n: n, k: k, alpha: 1.25,
+                                                 a: ap.baseAddress! + row * k, lda: k, b: bp.baseAddress! + e * n * k, ldb: k,
+                                                 beta: -0.5, c: cp.baseAddress! + row * n, ldc: n))
+                    row += rows
+                }
+                groupedGemmDispatch(problems, threads: threads, minWork: 1)
+            } } }
+            results.append(c)
+        }
+        #expect(results.allSatisfy { $0 == results[0] })
+        var expected = c0
+        sgemmGrouped(.transpose, rowCounts: counts, n: n, k: k, alpha: 1.25, a: a, lda: k, b: b, ldb: k, strideB: n * k,
+                     beta: -0.5, c: &expected, ldc: n, threads: 1)
+        #expect(results[0] == expected)
+    }
 }

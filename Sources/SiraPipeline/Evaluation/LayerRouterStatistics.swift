@@ -21,13 +21,19 @@ public struct LayerRouterStatistics: Sendable, Equatable {
 
     public var isEmpty: Bool { layers.isEmpty }
 
-    /// `router.L{l}.load.e{e}`, `router.L{l}.dropped_fraction`, `router.L{l}.entropy` per layer.
-    public var metrics: [String: Double] {
+    /// Every layer merged.
+    public var total: RouterStatistics? { RouterStatistics.merged(layers.keys.sorted().map { layers[$0]! }) }
+
+    /// `router.L{l}.load.e{e}`, `router.L{l}.dropped_fraction`, `router.L{l}.entropy` per layer
+    /// (`prefix` in place of `router`).
+    public var metrics: [String: Double] { metrics(prefix: RouterMetricKey.training) }
+
+    public func metrics(prefix: String) -> [String: Double] {
         var out: [String: Double] = [:]
         for (l, s) in layers {
-            for (e, v) in s.load.enumerated() { out[RouterMetricKey.layerLoad(l, expert: e)] = v }
-            out[RouterMetricKey.layerDropped(l)] = s.droppedFraction
-            out[RouterMetricKey.layerEntropy(l)] = s.meanEntropy
+            for (e, v) in s.load.enumerated() { out[RouterMetricKey.layerLoad(l, expert: e, prefix: prefix)] = v }
+            out[RouterMetricKey.layerDropped(l, prefix: prefix)] = s.droppedFraction
+            out[RouterMetricKey.layerEntropy(l, prefix: prefix)] = s.meanEntropy
         }
         return out
     }

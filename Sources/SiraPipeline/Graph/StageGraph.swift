@@ -7,7 +7,7 @@
 /// train@t:v ← base, tokenize@t            train:m ← base, tokenize@t for every adapted t
 /// evaluate@t:v ← tokenizer, base, ingest@t + tokenize@t (eval split), train@t:v (train:m; none for :base)
 /// package@t:v ← train@t:v, evaluate@t:v   package:m ← train:m, evaluate@t:m for every t
-/// merge ← every train and evaluate stage    package:bundle ← merge, tokenizer, base
+/// merge ← base, every train and evaluate stage    package:bundle ← merge, tokenizer, base
 /// ```
 /// With a `compare:` section the seed replicas are not packaged one by one: the bundle carries
 /// the winners.
@@ -66,7 +66,7 @@ public struct StageGraph: Sendable {
         if !adapted.isEmpty, !m.adapters.isEmpty {
             let trained = nodes.filter { $0.id.kind == .train }.map(\.id)
             let evaluated = nodes.filter { $0.id.kind == .evaluate }.map(\.id)
-            add(StageID(.merge), trained + evaluated)
+            add(StageID(.merge), [base] + trained + evaluated)
             add(StageID(.package, variant: BundlePackageStage.variantName), [StageID(.merge), tokenizer, base])
         }
         try self.init(nodes: nodes)

@@ -3,14 +3,19 @@ import SiraModel
 
 /// The held-out loss of a model on a task's eval shard, as both the evaluate stage and training's
 /// periodic evaluation measure it: the first `count` examples, one example per row (16 rows per
-/// forward), scored on their completion tokens, adapters in evaluation mode.
+/// forward, rows padded to the longest example), scored on their completion tokens, adapters in
+/// evaluation mode. SiRA routing over those forwards is gathered per decoder layer (padding
+/// positions are routed too, as the model sees them).
 enum EvalLoss {
     struct Result: Equatable {
         var nllSum = 0.0
         var scored = 0
         var correct = 0
+        var router = LayerRouterStatistics()
 
+        /// Mean negative log-likelihood per scored token (nats); nan when nothing was scored.
         var loss: Double { scored > 0 ? nllSum / Double(scored) : .nan }
+        /// Fraction of scored tokens whose argmax prediction is the target.
         var tokenAccuracy: Double { scored > 0 ? Double(correct) / Double(scored) : 0 }
     }
 
@@ -33,6 +38,7 @@ enum EvalLoss {
             result.nllSum += r.nllSum
             result.scored += r.tokens
             result.correct += r.correct
+            result.router.add(model)
             done += rows
             try afterBatch(done)
         }

@@ -8,10 +8,16 @@ import SiraModel
 /// each multitask variant. Writes `selection.json` (the choice, with the numbers behind it and
 /// the verdict sentences) and a copy of each chosen adapter's weights, so the bundle package
 /// depends on this stage alone.
+///
+/// Every chosen plain LoRA is also folded into a copy of the base (`LoRAMerge`) and the merged
+/// model's logits on a probe sequence are checked against the adapted model's: the stage fails
+/// when they differ by more than fp32 rounding, and records the largest difference
+/// (`merge.<entry>.max_logit_diff`). `sira-pipeline export B.sira --task T --merged DIR` writes
+/// such a merged model.
 struct MergeStage: PipelineStage {
     let tasks: [String]
     let variants: [AdapterVariant]
-    /// Every train and evaluate stage (the graph's edges).
+    /// The base, and every train and evaluate stage (the graph's edges).
     let dependencies: [StageID]
 
     var id: StageID { StageID(.merge) }
@@ -95,7 +101,8 @@ struct MergeStage: PipelineStage {
             selection.taskAdapters[task] = entry
             if !selection.choices.contains(where: { $0.entry == entry }) {
                 selection.choices.append(try choice(entry: entry, winner: winner, replica: replica, kind: kind,
-                                                    tasks: kind == .multitask ? tasks : [task], context: context, evalMetrics: evalMetrics))
+                                                    tasks: kind == .multitask ? tasks : [task], context: context,
+                                                    foldMetrics: &metrics, evalMetrics: evalMetrics))
             }
             info["winner.\(task)"] = "\(winner) (\(replica))"
             if let s = comparison.summary(task: task, variant: winner, metric: metric) {
@@ -113,7 +120,7 @@ struct MergeStage: PipelineStage {
                 return (mean(a), a) < (mean(b), b)
             }!
             selection.choices.append(try choice(entry: name, winner: name, replica: replica, kind: .multitask, tasks: tasks,
-                                                context: context, evalMetrics: evalMetrics))
+                                                context: context, foldMetrics: &metrics, evalMetrics: evalMetrics))
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -124,6 +131,7 @@ struct MergeStage: PipelineStage {
     }
 
     private func choice(entry: String, winner: String, replica: String, kind: AdapterKind, tasks: [String], context: StageContext,
+                        foldMetrics: inout [String: Double],
                         evalMetrics: (String, String) -> [String: Double]) throws -> Selection.Choice {
         let weights = try context.input(trained(replica, task: tasks[0])).url(TrainStage.weightsName)
         let target = context.outputFolder.appendingPathComponent("\(entry).safetensors")
@@ -132,7 +140,46 @@ struct MergeStage: PipelineStage {
         }
         var perTask: [String: [String: Double]] = [:]
         for t in tasks { perTask[t] = evalMetrics(t, replica) }
+        let config = try SiraModel.AdapterFiles.config(of: weights)
+        if config.type == .lora {
+            let diff = try Self.foldCheck(base: try context.input(StageID(.base)).folder, config: config, weights: weights, threads: context.threads)
+            context.log(String(format: "%@: LoRA folded into the base, max |logit difference| %.3g", entry, diff.maxDiff))
+            foldMetrics["merge.\(entry).max_logit_diff"] = diff.maxDiff
+        }
         return Selection.Choice(entry: entry, variant: winner, replica: replica, kind: kind.rawValue, tasks: tasks,
-                                metrics: perTask, config: try SiraModel.AdapterFiles.config(of: weights))
+                                metrics: perTask, config: config)
+    }
+
+    /// The adapted model's and the merged model's logits on a probe sequence.
+    struct FoldCheck {
+        var maxDiff: Double
+        var maxLogit: Double
+    }
+
+    /// Logits over 48 probe tokens (or the context, if shorter) must agree to 1e-4 of the
+    /// largest logit magnitude (at least 1e-4 absolute): fp32 rounding of `(W + sBA)x` against
+    /// `Wx + sB(Ax)` is orders of magnitude below; a wrong fold (a scale, a transpose) far above.
+    static func foldCheck(base: URL, config: AdapterConfig, weights: URL, threads: Int) throws -> FoldCheck {
+        let model = try LlamaModel.load(huggingFaceFolder: base)
+        model.threads = threads
+        let set = try AdapterSet(config: config, seed: 0)
+        set.attach(to: model)
+        try AdapterFiles.load(into: set, from: weights)
+        let n = min(48, model.config.maxPositionEmbeddings)
+        let tokens = (0 ..< n).map { Int32(($0 &* 7919 &+ 13) % model.config.vocabSize) }
+        let adapted = model.logits(tokens: tokens, batch: 1, seq: n).array
+        try LoRAMerge.fold(model)
+        let merged = model.logits(tokens: tokens, batch: 1, seq: n).array
+        var check = FoldCheck(maxDiff: 0, maxLogit: 0)
+        for (a, m) in zip(adapted, merged) {
+            check.maxDiff = max(check.maxDiff, Double(abs(a - m)))
+            check.maxLogit = max(check.maxLogit, Double(abs(a)))
+        }
+        let tolerance = 1e-4 * max(1, check.maxLogit)
+        guard check.maxDiff <= tolerance else {
+            throw StageFailure(String(format: "the LoRA folded into the base gives logits %.3g away from the adapted model's (tolerance %.3g)",
+                                      check.maxDiff, tolerance))
+        }
+        return check
     }
 }

@@ -15,7 +15,7 @@ struct GcCommand: ParsableCommand {
 
     @Option(help: "Keep the newest N runs of each pipeline.") var keep: Int?
     @Option(help: "Remove runs older than this: 90s, 30m, 12h, 7d, 2w.") var olderThan: String?
-    @Option(help: "Only this pipeline.") var pipeline: String?
+    @OptionGroup var selection: PipelineOption
     @Flag(help: "Show what would be removed, remove nothing.") var dryRun = false
     @OptionGroup var options: HistoryOptions
 
@@ -26,16 +26,13 @@ struct GcCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            var age: TimeInterval?
-            if let olderThan {
-                do { age = try TimeSpec.duration(olderThan) } catch { throw CLIFailure("--older-than: \(error)") }
-            }
+            let age = try olderThan.map { text in try parseOption("--older-than") { try TimeSpec.duration(text) } }
             guard let store = try options.openStore() else {
                 print("nothing to collect: no data/runs.sqlite in \(options.workspaceURL.path)")
                 return
             }
             let root = options.workspaceURL
-            let plan = try store.planRetention(RetentionPolicy(keep: keep, olderThan: age, pipeline: pipeline), workspace: root)
+            let plan = try store.planRetention(RetentionPolicy(keep: keep, olderThan: age, pipeline: selection.pipeline), workspace: root)
             // Unused stage outputs and per-run files are examined only with the scheduler lock
             // held: then no run is writing into data/cache while gc decides.
             var folders = UnusedFolderPlan()

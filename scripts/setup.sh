@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Swift 6.3 lacks: libzstd (packages), libsqlite3 (run
 # tracking), and the Python packages the tests use as independent references (numpy, the
-# `tokenizers` library, `safetensors`), and starts the single-node Slurm the Slurm executor's tests
-# run against (scripts/slurm/start-local-slurm.sh; needs root or sudo). Safe to run again; quiet
-# when everything is present.
+# `tokenizers` library, `safetensors`). With `--tests` it also starts the single-node Slurm the
+# Slurm executor's tests run against (scripts/slurm/start-local-slurm.sh; needs root or sudo).
+# Safe to run again; quiet when everything is present.
 set -euo pipefail
+with_slurm=0
+for arg in "$@"; do
+  case "$arg" in
+    --tests) with_slurm=1 ;;
+    *) echo "setup: unknown option '$arg' (known: --tests)" >&2; exit 2 ;;
+  esac
+done
 need_apt=()
 for pkg in libzstd-dev libsqlite3-dev pkg-config zstd; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
@@ -21,7 +28,9 @@ if ! python3 -c "import numpy, tokenizers, safetensors" >/dev/null 2>&1; then
 fi
 # A real single-node Slurm (munged, slurmctld, slurmd) for the Slurm executor tests. Without root
 # it cannot start; those tests then fail and say how to start it.
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$with_slurm" -eq 0 ]; then
+  :
+elif [ "$(id -u)" -eq 0 ]; then
   bash "$(dirname "$0")/slurm/start-local-slurm.sh" | grep -v '^start-local-slurm: ready' || true
   case "$(sinfo -h -o '%T' 2>/dev/null || true)" in
     *idle*|*mixed*|*allocated*|*completing*) ;;

@@ -144,15 +144,20 @@ extension LlamaModel {
     private func crossEntropyParallel(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int,
                                       targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>,
                                       gradScale: Float?) -> TokenLossSums {
-        let parts = max(1, min(threads, rows / 16))
+        // Fixed blocks of rows, summed in block order: the loss does not depend on the thread
+        // count, so an evaluation reproduces bit for bit on any machine.
+        let block = 64
+        let parts = max(1, (rows + block - 1) / block)
+        let workers = max(1, min(threads, parts))
         var results = [TokenLossSums](repeating: TokenLossSums(), count: parts)
         results.withUnsafeMutableBufferPointer { out in
-            let per = (rows + parts - 1) / parts
-            LlamaParallel.forEach(parts, threads: parts) { i in
-                let lo = i * per, hi = min(rows, lo + per)
-                if lo < hi {
+            LlamaParallel.forEach(workers, threads: workers) { w in
+                var i = w
+                while i < parts {
+                    let lo = i * block, hi = min(rows, lo + block)
                     out[i] = crossEntropyRows(logits: logits + lo * vocab, rows: hi - lo, vocab: vocab,
                                               targets: targets + lo, mask: mask + lo, gradScale: gradScale)
+                    i += workers
                 }
             }
         }

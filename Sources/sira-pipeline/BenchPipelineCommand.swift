@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import Foundation
 import SiraIO
@@ -32,27 +35,41 @@ struct BenchPipelineCommand: ParsableCommand {
     @Option(help: "Write the figures as JSON to this file.")
     var json: String?
 
+    @Flag(help: "Only the per-stage overhead (no demo rerun).")
+    var overheadOnly = false
+
     func run() throws {
         let overhead = try measureOverhead()
-        let rerun = try measureNoOpRerun()
-        let rows: [[String]] = [
+        let rerun = overheadOnly ? Rerun(median: .nan, min: .nan, stages: 0, warmup: 0) : try measureNoOpRerun()
+        var rows: [[String]] = overheadOnly ? [] : [
             ["no-op rerun of \(manifest) (\(rerun.stages) stages, median of \(repeats))", String(format: "%.3f s", rerun.median), "< 1 s"],
             ["no-op rerun, fastest", String(format: "%.3f s", rerun.min), "< 1 s"],
+        ]
+        rows += [
             ["per-stage overhead, stage runs (\(stages) stages, jobs 1)", String(format: "%.2f ms", overhead.executed * 1000), "< 20 ms"],
             ["per-stage overhead, stage runs (jobs 2)", String(format: "%.2f ms", overhead.executedParallel * 1000), "< 20 ms"],
             ["per-stage overhead, stage cached", String(format: "%.2f ms", overhead.cached * 1000), "< 20 ms"],
+            ["  of which not SQLite (stage runs, in-memory recording)", String(format: "%.2f ms", overhead.executedWithoutSQLite * 1000), ""],
+            ["CPU time per stage, stage runs (jobs 1)", String(format: "%.2f ms", overhead.cpuExecuted * 1000), "< 20 ms"],
+            ["CPU time per stage, stage cached", String(format: "%.2f ms", overhead.cpuCached * 1000), "< 20 ms"],
         ]
         print(TextTable(["figure", "value", "target"], rows: rows).render())
         if rerun.warmup > 0 { print(String(format: "(warm-up run to build the cache: %.1f s)", rerun.warmup)) }
         if let json {
-            let figures: [String: Double] = [
-                "noop_rerun_median_seconds": rerun.median, "noop_rerun_min_seconds": rerun.min,
-                "noop_rerun_stages": Double(rerun.stages),
+            var figures: [String: Double] = [
                 "stage_overhead_executed_ms": overhead.executed * 1000,
                 "stage_overhead_executed_jobs2_ms": overhead.executedParallel * 1000,
                 "stage_overhead_cached_ms": overhead.cached * 1000,
+                "stage_overhead_executed_memory_recorder_ms": overhead.executedWithoutSQLite * 1000,
+                "stage_cpu_executed_ms": overhead.cpuExecuted * 1000,
+                "stage_cpu_cached_ms": overhead.cpuCached * 1000,
                 "overhead_graph_stages": Double(stages),
             ]
+            if !overheadOnly {
+                figures["noop_rerun_median_seconds"] = rerun.median
+                figures["noop_rerun_min_seconds"] = rerun.min
+                figures["noop_rerun_stages"] = Double(rerun.stages)
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try encoder.encode(figures), to: URL(fileURLWithPath: json))
@@ -63,19 +80,33 @@ struct BenchPipelineCommand: ParsableCommand {
         var executed: Double
         var executedParallel: Double
         var cached: Double
+        var executedWithoutSQLite: Double
+        /// CPU time (user + system, all threads) per stage: what the scheduler costs, apart from
+        /// waiting for a core on a busy machine.
+        var cpuExecuted: Double
+        var cpuCached: Double
+    }
+
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
     }
 
     func measureOverhead() throws -> Overhead {
-        func once(jobs: Int) throws -> (Double, Double) {
+        var cpu: [Double] = []
+        func once(jobs: Int, sqlite: Bool = true) throws -> (Double, Double) {
             let root = FileManager.default.temporaryDirectory.appendingPathComponent("sira-bench-pipeline-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: root) }
             let ws = Workspace(root: root)
             let graph = TrivialStage.graph(count: stages)
-            let recorder = try StoreRecorder(workspace: ws)
+            let recorder: RunRecorder = sqlite ? try StoreRecorder(workspace: ws) : MemoryRecorder()
             func timed() throws -> Double {
                 let session = try WorkspaceSession(workspace: ws, recorder: recorder, command: "bench")
                 defer { session.close() }
                 let start = Date()
+                let cpuStart = Self.cpuSeconds()
+                defer { cpu.append((Self.cpuSeconds() - cpuStart) / Double(stages)) }
                 let s = try session.run(stages: graph, pipeline: "bench", manifestHash: "bench", jobs: jobs, retries: 0,
                                         options: RunOptions(), observer: nil)
                 guard s.status == .succeeded else { throw ValidationError("bench graph failed: \(s.error ?? "")") }
@@ -85,7 +116,9 @@ struct BenchPipelineCommand: ParsableCommand {
         }
         let (executed, cached) = try once(jobs: 1)
         let (parallel, _) = try once(jobs: 2)
-        return Overhead(executed: executed, executedParallel: parallel, cached: cached)
+        let (memory, _) = try once(jobs: 1, sqlite: false)
+        return Overhead(executed: executed, executedParallel: parallel, cached: cached, executedWithoutSQLite: memory,
+                        cpuExecuted: cpu[0], cpuCached: cpu[1])
     }
 
     struct Rerun {

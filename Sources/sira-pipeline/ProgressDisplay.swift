@@ -90,7 +90,11 @@ final class ProgressDisplay: PipelineObserver, @unchecked Sendable {
             stopTimer()
             clearLive()
         }
-        if case .terminal = mode { redraw() }
+        if case .terminal = mode {
+            // Progress arrives every training step; the timer redraws those at 4 Hz.
+            if case .progress = event { return }
+            redraw()
+        }
     }
 
     // MARK: plain lines

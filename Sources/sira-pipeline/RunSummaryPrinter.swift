@@ -3,7 +3,8 @@ import SiraPipeline
 import SiraStore
 
 /// The table printed when a run ends: each stage with status, attempts and time, then the
-/// evaluation metrics per task and variant side by side (the base without an adapter first).
+/// evaluation metrics per task and variant side by side (the base without an adapter first, the
+/// winner starred, seed replicas as mean ± std) and the verdict per task.
 struct RunSummaryPrinter {
     let summary: RunSummary
     let manifest: Manifest
@@ -23,9 +24,10 @@ struct RunSummaryPrinter {
                          s.status == .cached || s.attempts == 0 ? "-" : ProgressDisplay.duration(s.seconds)])
         }
         out += TextTable(rows[0], rows: Array(rows.dropFirst())).render() + "\n"
-        let metricRows = evaluationRows()
-        if metricRows.count > 1 {
-            out += "\n" + TextTable(metricRows[0], rows: Array(metricRows.dropFirst())).render() + "\n"
+        let table = comparisonTable()
+        if !table.isEmpty {
+            out += "\n" + TextTable(table.header, rows: table.rows).render() + "\n"
+            if !table.verdicts.isEmpty { out += "\n" + table.verdicts.map { "- " + $0 }.joined(separator: "\n") + "\n" }
         }
         if let error = summary.error { out += "\nfirst failure: \(error)\n" }
         let failedLogs = summary.stages.filter { $0.status == .failed }.map {
@@ -38,21 +40,21 @@ struct RunSummaryPrinter {
         FileHandle.standardOutput.write(Data(out.utf8))
     }
 
-    static let metricColumns: [(key: String, title: String, format: String)] = [
-        ("eval.loss", "loss", "%.3f"), ("eval.perplexity", "ppl", "%.2f"),
-        ("eval.token_accuracy", "token acc", "%.3f"), ("eval.exact_match", "exact match", "%.3f"),
-    ]
-
-    func evaluationRows() -> [[String]] {
-        var rows = [["task", "variant"] + Self.metricColumns.map(\.title)]
-        let evals = summary.stages.filter { $0.id.kind == .evaluate && !$0.metrics.isEmpty }
-        for task in manifest.adaptedTasks.map(\.name) {
-            let variants = [StageID.baseVariant] + manifest.adapters.map(\.name)
-            for v in variants {
-                guard let s = evals.first(where: { $0.id.task == task && $0.id.variant == v }) else { continue }
-                rows.append([task, v] + Self.metricColumns.map { c in s.metrics[c.key].map { String(format: c.format, $0) } ?? "-" })
+    /// The evaluations of this run (cached ones included) side by side: seed replicas folded into
+    /// mean ± std, each task's winner starred, the verdict per task.
+    func comparisonTable() -> ComparisonTable {
+        var results: [EvaluationResult] = []
+        var parameters: [String: Double] = [:]
+        for s in summary.stages {
+            if s.id.kind == .evaluate, let task = s.id.task, let variant = s.id.variant, !s.metrics.isEmpty {
+                results.append(EvaluationResult(task: task, variant: variant, metrics: s.metrics))
+            }
+            if s.id.kind == .train, let variant = s.id.variant, let n = s.metrics["train.adapter_parameters"] {
+                parameters[VariantName(parsing: variant).variant] = n
             }
         }
-        return rows
+        var kinds: [String: String] = [:]
+        for v in manifest.adapters { kinds[VariantName(parsing: v.name).variant] = v.kind.rawValue }
+        return ComparisonTable(Comparison(results: results, architectures: kinds), parameters: parameters)
     }
 }

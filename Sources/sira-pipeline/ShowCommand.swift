@@ -1,9 +1,11 @@
 import ArgumentParser
 import Foundation
+import SiraPipeline
 import SiraStore
 
-/// `sira-pipeline show RUN`: one run's stages (status, duration, cache hits), final metrics per
-/// task and variant, packages and other artifacts, and its events.
+/// `sira-pipeline show RUN`: one run's stages (status, duration, cache hits), the comparison of
+/// its evaluated variants (winner per task and by how much), final metrics per task and variant,
+/// packages and other artifacts, and its events.
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
@@ -16,7 +18,7 @@ struct ShowCommand: ParsableCommand {
         try reportingFailures {
             let id = try parseRunID(runID)
             let store = try options.requireStore()
-            guard let detail = try store.detail(id) else { throw CLIFailure("no run \(id) in \(store.path)") }
+            let detail = try store.requireDetail(id)
             if options.json {
                 try printJSON(detail)
                 return
@@ -54,6 +56,13 @@ struct ShowCommand: ParsableCommand {
             out.append("\(latest.count) stages, \(hits) from cache, \(failed) failed, \(d.stages.count) attempts")
         }
 
+        let comparison = ComparisonTable(Comparison(detail: d), parameters: Comparison.adapterParameters(d.finalMetrics))
+        if !comparison.isEmpty {
+            out.append("")
+            out.append("comparison (★ the adapter a bundle ships for the task; mean ± std over seeds)")
+            out.append(TextTable(comparison.header, rows: comparison.rows).render())
+            out.append(contentsOf: comparison.verdicts.map { "- " + $0 })
+        }
         if !d.finalMetrics.isEmpty {
             out.append("")
             out.append("metrics (final values per task and variant)")

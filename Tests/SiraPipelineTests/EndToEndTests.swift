@@ -31,8 +31,8 @@ import Testing
         let run1 = try #require(try store.runs().last)
         #expect(run1.status == .succeeded && run1.pipeline == "tiny")
         let s1 = try stages(store, run: run1.id)
-        // 3 ingest, tokenizer, 3 tokenize, base, 2×2 + 1 train, 2×4 evaluate, 2×2 + 1 package.
-        #expect(s1.count == 3 + 1 + 3 + 1 + 5 + 8 + 5)
+        // 3 ingest, tokenizer, 3 tokenize, base, 2×2 + 1 train, 2×4 evaluate, merge, 2×2 + 1 + bundle package.
+        #expect(s1.count == 3 + 1 + 3 + 1 + 5 + 8 + 1 + 6)
         #expect(s1.values.allSatisfy { $0 == .succeeded })
         // Evaluation metrics per task and variant are recorded, and the summary table shows them.
         let exact = try store.metrics(run: run1.id).filter { $0.key == "eval.exact_match" }
@@ -43,11 +43,21 @@ import Testing
         // The packages are published and verify; `tar --zstd` would open them (SiraStore's check).
         let index = try #require(try CheckpointIndex.latest(workspace: p.workspace, pipeline: "tiny"))
         #expect(index.run == run1.id)
-        #expect(Set(index.packages.map(\.stage)) == ["package@add:lora", "package@add:sira", "package@rev:lora", "package@rev:sira", "package:multitask"])
+        #expect(Set(index.packages.map(\.stage)) == ["package@add:lora", "package@add:sira", "package@rev:lora", "package@rev:sira", "package:multitask",
+                                                      "package:bundle"])
         for entry in index.packages {
             let contents = try SiraPackage.verify(p.workspace.resolve(entry.file))
             #expect(contents.manifest.pipeline == "tiny")
         }
+        // The bundle serves each task's winner; read back from it, every adapter scores exactly
+        // what the run recorded. The end-of-run table names the winners.
+        let served = try p.expectBundleReproducesEvaluation(run: run1.id, store: store, maxExamples: 3, maxNewTokens: 4)
+        #expect(served.keys.sorted() == ["add", "rev"])
+        #expect(first.stdout.contains("vs winner") && first.stdout.contains("★ "))
+        #expect(first.stdout.contains("add: ") && first.stdout.contains(" wins on exact match"))
+        // SiRA's routing on the eval split is recorded per layer.
+        let evalRouting = try store.metrics(run: run1.id).filter { $0.task == "add" && $0.variant == "sira" && $0.key.hasPrefix("eval.router.L0.load.e") }
+        #expect(evalRouting.count == 3 && abs(evalRouting.reduce(0) { $0 + $1.value } - 1) < 1e-9)
         // Training loss series were recorded per step.
         let loss = try store.metricSeries(run: run1.id, key: "train.loss", task: "add", variant: "lora")
         #expect(loss.compactMap(\.step) == Array(1 ... 6))
@@ -71,8 +81,24 @@ import Testing
         let rerun = try stages(store, run: run3.id).filter { $0.value == .succeeded }.map(\.key)
         #expect(Set(rerun) == ["ingest@add", "tokenize@add", "train@add:lora", "train@add:sira", "train:multitask",
                                "evaluate@add:base", "evaluate@add:lora", "evaluate@add:sira", "evaluate@add:multitask",
-                               "evaluate@rev:multitask", "package@add:lora", "package@add:sira", "package:multitask"])
-        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 26 - 13)
+                               "evaluate@rev:multitask", "package@add:lora", "package@add:sira", "package:multitask",
+                               "merge", "package:bundle"])
+        #expect(try stages(store, run: run3.id).filter { $0.value == .cached }.count == 28 - 15)
+    }
+
+    /// Only LoRA adapters (one per task and a multitask LoRA): whichever wins, the merge stage
+    /// folds it into the base and checks the merged logits against the adapted model's.
+    @Test func chosenLoRAsAreFoldedIntoTheBaseAndTheBundleReproducesTheirMetrics() throws {
+        let p = try TinyPipeline(variants: "lora: {r: 2}\n  multitask: {from: lora}")
+        let result = try p.run()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        let run = try #require(try store.runs().first)
+        let served = try p.expectBundleReproducesEvaluation(run: run.id, store: store, maxExamples: 3, maxNewTokens: 4)
+        let merge = try store.metrics(run: run.id).filter { $0.key.hasPrefix("merge.") && $0.key.hasSuffix(".max_logit_diff") }
+        // One check per distinct bundle entry (the multitask LoRA ships even where it did not win).
+        #expect(Set(merge.map(\.key)) == Set((Array(served.values) + ["multitask"]).map { "merge.\($0).max_logit_diff" }))
+        #expect(merge.allSatisfy { $0.value < 1e-4 })
     }
 
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {

@@ -48,6 +48,31 @@ import Testing
         #expect(abs(Double(fromA) / Double(rows) - 0.25) < 0.03)
     }
 
+    /// Temperature T samples task i with probability ∝ tokens_i^(1/T): with 100 and 300 tokens
+    /// and T = 2, the share of the small task is 10 / (10 + √300) = 0.3660 (hand-computed), not
+    /// 0.25; a huge temperature approaches uniform.
+    @Test func temperatureFlattensTheMixtureTowardsUniform() throws {
+        let tw = TempWorkspace()
+        let a = try shard(tw, "a", count: 25, length: 4, base: 1000) // 100 tokens
+        let b = try shard(tw, "b", count: 50, length: 6, base: 20000) // 300 tokens
+        func shareOfA(_ temperature: Double) throws -> Double {
+            let source = try ShardMixtureSource(shards: [a, b], batch: 8, seq: 5, seed: 3, padID: 0, temperature: temperature)
+            var fromA = 0
+            for _ in 0 ..< 500 {
+                let batch = try source.nextBatch()
+                for r in 0 ..< 8 where batch.tokens[r * 5] < 20000 { fromA += 1 }
+            }
+            return Double(fromA) / 4000
+        }
+        // 4000 rows: standard deviation about 0.0076.
+        #expect(abs(try shareOfA(2) - 0.3660) < 0.03)
+        #expect(abs(try shareOfA(1000) - 0.5) < 0.03)
+        // The integer weights themselves: exact at T = 1, ratio √3 at T = 2.
+        #expect(ShardMixtureSource.cumulativeWeights(tokenCounts: [100, 300, 7], temperature: 1) == [100, 400, 407])
+        let w = ShardMixtureSource.cumulativeWeights(tokenCounts: [100, 300], temperature: 2)
+        #expect(abs(Double(w[1] - w[0]) / Double(w[0]) - 3.0.squareRoot()) < 1e-9)
+    }
+
     @Test func resumingFromACursorContinuesTheSameStream() throws {
         let tw = TempWorkspace()
         let a = try shard(tw, "a", count: 7, length: 3, base: 1000)

@@ -139,10 +139,12 @@ struct SlurmExecutorTests {
 }
 
 extension SlurmExecutorTests {
-    /// A job killed from outside (SIGKILL: no result file, as after an OOM kill or a node loss)
-    /// is a failed attempt: the stage is submitted again, resumes, and its dependants, whose
-    /// jobs waited on the dead one, are submitted again and finish.
-    @Test func aJobKilledOutsideIsRetriedWithItsDependants() throws {
+    /// A job stopped from outside is a failed attempt: the stage is submitted again, resumes,
+    /// and its dependants, whose jobs waited on the dead one, are submitted again and finish.
+    /// `kill`: SIGKILL to the job's processes, so no result file (an OOM kill, a lost node);
+    /// `scancel`: SIGTERM, the stage saves and reports `cancelled` (a time limit, preemption).
+    @Test(arguments: ["kill", "scancel"])
+    func aJobStoppedOutsideIsRetriedWithItsDependants(how: String) throws {
         try SlurmTestCluster.requireRunning()
         let probe = ProbePipeline(tasks: ["k", "m"], seconds: 4, seed: 5)
         let ws = HostileWorkspace()
@@ -168,13 +170,18 @@ extension SlurmExecutorTests {
         // Its job: the run's array element with index 0 (task k), as the queue shows it.
         // The run is the workspace's first (its database is fresh).
         let job = try #require(SlurmTestCluster.queued(ws.workspace, runID: 1).first { $0.id.hasSuffix("_0") && $0.state == "RUNNING" })
-        // SIGKILL straight to the job's processes (scancel would send SIGTERM first).
-        let (_, shown) = SlurmTestCluster.run("scontrol", ["show", "job", "--oneliner", job.id])
-        let rawID = try #require(shown.split(separator: " ").first { $0.hasPrefix("JobId=") }?.dropFirst(6))
-        let (status, out) = SlurmTestCluster.run("scontrol", ["listpids", String(rawID)])
-        let pids = out.split(separator: "\n").compactMap { Int32($0.split(separator: " ").first ?? "") }
-        #expect(status == 0 && !pids.isEmpty, "\(out)")
-        for pid in pids { kill(pid, SIGKILL) }
+        if how == "kill" {
+            // SIGKILL straight to the job's processes (scancel sends SIGTERM first).
+            let (_, shown) = SlurmTestCluster.run("scontrol", ["show", "job", "--oneliner", job.id])
+            let rawID = try #require(shown.split(separator: " ").first { $0.hasPrefix("JobId=") }?.dropFirst(6))
+            let (status, out) = SlurmTestCluster.run("scontrol", ["listpids", String(rawID)])
+            let pids = out.split(separator: "\n").compactMap { Int32($0.split(separator: " ").first ?? "") }
+            #expect(status == 0 && !pids.isEmpty, "\(out)")
+            for pid in pids { kill(pid, SIGKILL) }
+        } else {
+            let (status, out) = SlurmTestCluster.run("scancel", [job.id])
+            #expect(status == 0, "\(out)")
+        }
         #expect(done.wait(timeout: .now() + 150) == .success, "the run did not finish")
         #expect(failure == nil)
         let s = try #require(summary)
@@ -186,8 +193,15 @@ extension SlurmExecutorTests {
         let second = try #require(rows.first { $0.stage == ingest.description && $0.attempt == 2 })
         #expect(first.status == .failed && second.status == .succeeded)
         #expect(first.externalID == job.id && second.externalID != nil && second.externalID != job.id)
-        #expect(first.error?.contains("Slurm job \(job.id)") == true && first.error?.contains("without writing its result") == true,
-                "\(first.error ?? "")")
+        if how == "kill" {
+            #expect(first.error?.contains("Slurm job \(job.id)") == true && first.error?.contains("without writing its result") == true,
+                    "\(first.error ?? "")")
+        } else {
+            #expect(first.error?.contains("stopped by Slurm before it finished") == true, "\(first.error ?? "")")
+            // The second attempt ran as a job of its own, logged under its attempt number.
+            let log = try String(contentsOf: ws.workspace.resolve(try #require(second.logPath)), encoding: .utf8)
+            #expect(log.contains("attempt 2"), "\(log)")
+        }
         #expect(rows.allSatisfy { $0.executor == "slurm" && $0.finishedAt != nil })
         #expect(try recorder.store.run(s.runID)?.status == .succeeded)
         #expect(ws.pwned().isEmpty)
@@ -195,15 +209,23 @@ extension SlurmExecutorTests {
 }
 
 extension SlurmExecutorTests {
-    /// A rerun of an unchanged pipeline submits nothing: every stage is found in the cache the
-    /// first run filled, on Slurm as locally (and the local executor reuses what Slurm built).
-    @Test func anUnchangedRerunSubmitsNoJobs() throws {
+    /// After a failure is fixed, a rerun submits only what is not in the cache, and those jobs
+    /// take their inputs from cached stages that got no job. A rerun of an unchanged pipeline
+    /// submits nothing, on Slurm as locally (the local executor reuses what Slurm built).
+    @Test func rerunsSubmitOnlyWhatIsNotCached() throws {
         try SlurmTestCluster.requireRunning()
         let probe = ProbePipeline(tasks: ["p", "q r"], seed: 9)
+        let broken = ProbePipeline(tasks: ["p", "q r"], failing: ["q r"], seed: 9)
         let ws = HostileWorkspace()
-        let first = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
-        #expect(first.status == .succeeded)
-        #expect(first.count(.succeeded) == first.stages.count)
+        let failed = try runProbe(broken, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        #expect(failed.status == .failed && failed.count(.succeeded) == 5 && failed.count(.skipped) == 2)
+
+        let fixed = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
+        #expect(fixed.status == .succeeded, "\(fixed.stages.map { "\($0.id) \($0.status) \($0.error ?? "")" })")
+        #expect(fixed.count(.cached) == 5 && fixed.count(.succeeded) == 3)
+        let fixedFolder = SlurmRunFolder(workspace: ws.workspace, runID: fixed.runID)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: fixedFolder.scriptsFolder.path).count == 3)
+
         let started = Date()
         let again = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0)
         let seconds = Date().timeIntervalSince(started)
@@ -214,7 +236,7 @@ extension SlurmExecutorTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.scriptsFolder.path).isEmpty)
         let local = try runProbe(probe, in: ws.workspace, executor: LocalExecutor(), retries: 0)
         #expect(local.count(.cached) == local.stages.count)
-        for s in first.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
+        for s in fixed.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
     }
 }
 

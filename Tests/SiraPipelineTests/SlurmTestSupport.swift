@@ -66,7 +66,13 @@ final class HostileWorkspace: @unchecked Sendable {
         workspace = Workspace(root: url)
     }
 
-    deinit { try? FileManager.default.removeItem(at: base) }
+    /// A test that failed half-way leaves no jobs behind in the shared queue.
+    deinit {
+        let tag = SlurmRunState.workspaceTag(workspace)
+        let ids = ((try? SlurmCommands().queue()) ?? []).filter { $0.comment.hasPrefix(tag) }.map { String($0.id.split(separator: "_")[0]) }
+        if !ids.isEmpty { try? SlurmCommands().cancel(Array(Set(ids))) }
+        try? FileManager.default.removeItem(at: base)
+    }
 
     /// Files named PWNED anywhere below the base folder (and in the current folder).
     func pwned() -> [String] {

@@ -49,7 +49,7 @@ import SiraStore
         let m = try ManifestLoader.parse(yaml: fullManifest, file: "full.yaml")
         let g = try StageGraph(manifest: m)
         let ids = Set(g.stages.map(\.id.description))
-        var expected: Set<String> = ["tokenizer", "base", "train:multitask", "package:multitask"]
+        var expected: Set<String> = ["tokenizer", "base", "train:multitask", "package:multitask", "merge", "package:bundle"]
         for t in ["sentiment", "dates", "corpus"] { expected.formUnion(["ingest@\(t)", "tokenize@\(t)"]) }
         for t in ["sentiment", "dates"] {
             expected.insert("evaluate@\(t):base")
@@ -82,8 +82,10 @@ import SiraStore
         let g = try StageGraph(manifest: try ManifestLoader.parse(yaml: yaml, file: "p.yaml"))
         let reach = Set(g.dependants(of: StageID(.ingest, task: "a")).map(\.description))
         #expect(reach == ["tokenize@a", "train@a:lora", "evaluate@a:lora", "package@a:lora", "evaluate@a:base",
-                          "train:multitask", "evaluate@a:multitask", "evaluate@b:multitask", "package:multitask"])
-        #expect(g.stages.count == 3 + 1 + 3 + 1 + 2 + 1 + 2 * 3 + 2 + 1)
+                          "train:multitask", "evaluate@a:multitask", "evaluate@b:multitask", "package:multitask",
+                          "merge", "package:bundle"])
+        // ... + merge and the bundle.
+        #expect(g.stages.count == 3 + 1 + 3 + 1 + 2 + 1 + 2 * 3 + 2 + 1 + 2)
     }
 
     @Test func stageIDsRoundTrip() {

@@ -27,15 +27,25 @@ public struct EvaluationMetric: Sendable, Hashable {
 /// Metric keys of router statistics (SiRA variants). Training records the totals over all steps
 /// (`router.*`) and, per decoder layer `L` (merged over that layer's adapted projections), the
 /// share of top-k assignments routed to each expert `e`, the fraction dropped by capacity and the
-/// mean routing entropy (nats).
+/// mean routing entropy (nats). Evaluation records the same over its eval-split forwards under
+/// the prefix `eval.router` (`eval.router.L0.load.e1`), with the evaluation capacity
+/// (`eval_capacity_factor`, default unlimited: nothing dropped).
 public enum RouterMetricKey {
+    /// Training's prefix.
+    public static let training = "router"
+    /// Evaluation's prefix.
+    public static let evaluation = "eval.router"
+
     public static let droppedFraction = "router.dropped_fraction"
     public static let entropy = "router.entropy"
     public static let balanceLoss = "router.balance_loss"
 
-    public static func layerLoad(_ layer: Int, expert: Int) -> String { "router.L\(layer).load.e\(expert)" }
-    public static func layerDropped(_ layer: Int) -> String { "router.L\(layer).dropped_fraction" }
-    public static func layerEntropy(_ layer: Int) -> String { "router.L\(layer).entropy" }
+    public static func droppedFraction(_ prefix: String) -> String { "\(prefix).dropped_fraction" }
+    public static func entropy(_ prefix: String) -> String { "\(prefix).entropy" }
+
+    public static func layerLoad(_ layer: Int, expert: Int, prefix: String = training) -> String { "\(prefix).L\(layer).load.e\(expert)" }
+    public static func layerDropped(_ layer: Int, prefix: String = training) -> String { "\(prefix).L\(layer).dropped_fraction" }
+    public static func layerEntropy(_ layer: Int, prefix: String = training) -> String { "\(prefix).L\(layer).entropy" }
 
     /// What a per-layer key says: (layer, expert) for a load, (layer, nil) for the other two.
     public enum Parsed: Equatable {
@@ -44,14 +54,16 @@ public enum RouterMetricKey {
         case entropy(layer: Int)
     }
 
-    public static func parse(_ key: String) -> Parsed? {
-        let parts = key.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count >= 3, parts[0] == "router", parts[1].first == "L", let layer = Int(parts[1].dropFirst()) else { return nil }
-        if parts.count == 4, parts[2] == "load", parts[3].first == "e", let e = Int(parts[3].dropFirst()) {
+    /// Parses a per-layer key under `prefix` (training's by default); nil for anything else.
+    public static func parse(_ key: String, prefix: String = training) -> Parsed? {
+        guard key.hasPrefix(prefix + ".") else { return nil }
+        let parts = key.dropFirst(prefix.count + 1).split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[0].first == "L", let layer = Int(parts[0].dropFirst()) else { return nil }
+        if parts.count == 3, parts[1] == "load", parts[2].first == "e", let e = Int(parts[2].dropFirst()) {
             return .load(layer: layer, expert: e)
         }
-        if parts.count == 3, parts[2] == "dropped_fraction" { return .dropped(layer: layer) }
-        if parts.count == 3, parts[2] == "entropy" { return .entropy(layer: layer) }
+        if parts.count == 2, parts[1] == "dropped_fraction" { return .dropped(layer: layer) }
+        if parts.count == 2, parts[1] == "entropy" { return .entropy(layer: layer) }
         return nil
     }
 }

@@ -164,6 +164,10 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
             else { continue }
             state.cached[i] = out
             state.produced.insert(i)
+            // Jobs of the stages after it find their inputs through the run's result files.
+            let now = Date()
+            try? state.folder.writeResult(StageExecResult(stage: stage.id.description, attempt: 1, status: .cached, key: out.key, error: nil,
+                                                          host: ProcessInfo.processInfo.hostName, job: nil, started: now, finished: now), stage: i)
         }
     }
 
@@ -366,8 +370,8 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
                 }
                 if q.state != w.lastState {
                     w.lastState = q.state
-                    let note = "slurm \(ref.text) \(q.state.lowercased())" + (q.state == "PENDING" && q.reason != "None" ? " (\(q.reason))" : "")
-                    w.attempt.events(.progress(StageProgress(stage: w.attempt.stage.id, step: 0, total: 0, note: note)))
+                    let why = q.state == "PENDING" && q.reason != "None" ? " (\(q.reason))" : ""
+                    w.attempt.events(.notice("\(w.attempt.stage.id): Slurm job \(ref.text) \(q.state.lowercased())\(why)"))
                 }
                 state.waiters[s] = w
                 continue

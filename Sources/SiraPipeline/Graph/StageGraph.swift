@@ -7,7 +7,10 @@
 /// train@t:v ← base, tokenize@t            train:m ← base, tokenize@t for every adapted t
 /// evaluate@t:v ← tokenizer, base, ingest@t + tokenize@t (eval split), train@t:v (train:m; none for :base)
 /// package@t:v ← train@t:v, evaluate@t:v   package:m ← train:m, evaluate@t:m for every t
+/// merge ← base, every train and evaluate stage    package:bundle ← merge, tokenizer, base
 /// ```
+/// With a `compare:` section the seed replicas are not packaged one by one: the bundle carries
+/// the winners.
 /// A task's data therefore reaches only its own stages, the multitask ones, and the tokenizer or
 /// base when it is part of their corpus.
 public struct StageGraph: Sendable {
@@ -50,7 +53,7 @@ public struct StageGraph: Sendable {
                 add(StageID(.evaluate, task: t, variant: v.name), [tokenizer, base, StageID(.ingest, task: t), StageID(.tokenize, task: t), trained])
             }
         }
-        for v in m.adapters {
+        for v in m.adapters where m.comparison == nil {
             let shared = [tokenizer, base]
             if v.kind == .multitask {
                 add(StageID(.package, variant: v.name), shared + [StageID(.train, variant: v.name)] + adapted.map { StageID(.evaluate, task: $0, variant: v.name) })
@@ -59,6 +62,12 @@ public struct StageGraph: Sendable {
                     add(StageID(.package, task: t, variant: v.name), shared + [StageID(.train, task: t, variant: v.name), StageID(.evaluate, task: t, variant: v.name)])
                 }
             }
+        }
+        if !adapted.isEmpty, !m.adapters.isEmpty {
+            let trained = nodes.filter { $0.id.kind == .train }.map(\.id)
+            let evaluated = nodes.filter { $0.id.kind == .evaluate }.map(\.id)
+            add(StageID(.merge), [base] + trained + evaluated)
+            add(StageID(.package, variant: BundlePackageStage.variantName), [StageID(.merge), tokenizer, base])
         }
         try self.init(nodes: nodes)
     }

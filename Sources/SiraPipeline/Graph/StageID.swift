@@ -1,7 +1,7 @@
-/// The kinds of stage, in pipeline order (DESIGN.md §3). The merge step of issue #7 slots in
-/// between `evaluate` and `package` as another kind.
+/// The kinds of stage, in pipeline order (DESIGN.md §3). `merge` compares the evaluated variants
+/// and selects each task's adapter for the bundle.
 public enum StageKind: String, Sendable, Codable, CaseIterable, Comparable {
-    case ingest, tokenizer, tokenize, base, train, evaluate, package
+    case ingest, tokenizer, tokenize, base, train, evaluate, merge, package
 
     var order: Int { Self.allCases.firstIndex(of: self)! }
     public static func < (a: StageKind, b: StageKind) -> Bool { a.order < b.order }

@@ -13,7 +13,7 @@ struct AdapterSection {
             "num_experts", "top_k", "capacity_factor", "eval_capacity_factor", "expert_dropout",
             "aux_loss_weight", "z_loss_weight", "normalize_gates",
         ],
-        .multitask: ["kind", "from"],
+        .multitask: ["kind", "from", "temperature"],
     ]
     static let allKeys = Array(Set(keysByKind.values.joined())).sorted()
     static let projections = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
@@ -31,6 +31,10 @@ struct AdapterSection {
             }
             if name == "base" {
                 v.fail("'base' is reserved (the base model is evaluated as 'base')")
+                continue
+            }
+            if name == BundlePackageStage.variantName {
+                v.fail("'\(name)' is reserved (the package of every task's chosen adapter)")
                 continue
             }
             let vm: YAMLMap?
@@ -58,9 +62,11 @@ struct AdapterSection {
         return out
     }
 
-    private func readParameters(_ m: YAMLMap, kind: AdapterKind, into a: inout AdapterVariant) {
+    /// `exclude`: keys that are not allowed in this place (reported as not applicable).
+    func readParameters(_ m: YAMLMap, kind: AdapterKind, into a: inout AdapterVariant, exclude: Set<String> = []) {
         if kind == .multitask {
             a.from = m.value("from")?.string() ?? ManifestDefaults.multitaskFrom
+            a.mixingTemperature = m.value("temperature")?.double(0 ... 1000, exclusiveLower: true)
         } else {
             a.r = m.value("r")?.int(1 ... 4096) ?? a.r
             a.loraAlpha = m.value("lora_alpha")?.double(0 ... 1e6, exclusiveLower: true) ?? a.loraAlpha
@@ -92,11 +98,11 @@ struct AdapterSection {
                 a.normalizeGates = m.value("normalize_gates")?.bool() ?? a.normalizeGates
             }
         }
-        m.markUsed("kind")
-        let allowed = Set(Self.keysByKind[kind]!)
+        if !exclude.contains("kind") { m.markUsed("kind") }
+        let allowed = Set(Self.keysByKind[kind]!).subtracting(exclude)
         var notApplicable: [String: String] = [:]
         for key in Self.allKeys where !allowed.contains(key) {
-            notApplicable[key] = "does not apply to \(kind.rawValue) adapters"
+            notApplicable[key] = exclude.contains(key) ? "not allowed here" : "does not apply to \(kind.rawValue) adapters"
         }
         m.finish(known: Self.allKeys, notApplicable: notApplicable)
     }

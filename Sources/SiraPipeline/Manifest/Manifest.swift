@@ -23,6 +23,8 @@ public struct Manifest: Sendable, Equatable {
     public var retries: Int
     /// Stages run at once unless `--jobs` overrides it.
     public var jobs: Int
+    /// The `compare:` protocol, when the manifest has one; its variants are already in `adapters`.
+    public var comparison: ComparisonSpec? = nil
 
     /// Tasks that get adapters (`adapt: true`), in manifest order.
     public var adaptedTasks: [TaskSpec] { tasks.filter(\.adapt) }
@@ -105,6 +107,14 @@ public struct AdapterVariant: Sendable, Equatable, Codable {
     public var auxLossWeight: Double
     public var zLossWeight: Double
     public var normalizeGates: Bool
+    /// Training seed of this variant (a seed replica of the `compare:` protocol); nil: `train.seed`.
+    public var seed: Int? = nil
+    /// `multitask` only: tasks are sampled with probability ∝ tokens^(1/temperature) (1: in
+    /// proportion to their size; larger values flatten towards uniform). nil: 1.
+    public var mixingTemperature: Double? = nil
+    /// A LoRA whose rank is raised at planning time until its parameter count is nearest that of
+    /// the named variant on the same base (`lora-wide` of the `compare:` protocol).
+    public var matchParametersOf: String? = nil
 }
 
 public struct TrainSpec: Sendable, Equatable, Codable {
@@ -124,6 +134,9 @@ public struct TrainSpec: Sendable, Equatable, Codable {
     public var seed: Int
     /// Resumable training state is saved every this many steps.
     public var saveEvery: Int
+    /// The eval-split loss is measured every this many steps during training (the report's eval
+    /// curves); nil: never.
+    public var evalEvery: Int? = nil
 }
 
 public struct EvaluateSpec: Sendable, Equatable, Codable {

@@ -47,6 +47,8 @@ public enum ManifestDefaults {
     }
     /// `multitask` trains a copy of this variant on the mixture of tasks unless `from:` says otherwise.
     public static let multitaskFrom = "sira"
+    /// Multitask mixing temperature of the `compare:` protocol (tasks ∝ tokens^(1/T)).
+    public static let mixingTemperature = 2.0
 
     // train
     public static let train = TrainSpec(

@@ -11,7 +11,7 @@ struct ManifestSections {
 
     static let topKeys = [
         "name", "tasks", "tokenizer", "base", "adapters", "train", "evaluate", "package",
-        "schedule", "executor", "retries", "jobs",
+        "schedule", "executor", "retries", "jobs", "compare",
     ]
 
     func read() -> Manifest {
@@ -19,8 +19,19 @@ struct ManifestSections {
         let tasks = readTasks()
         let base = readBase()
         let tokenizer = readTokenizer(base: base)
-        let adapters = AdapterSection(sink: sink).read(map.required("adapters"))
         let train = TrainSection.train(map.value("train"))
+        let comparison = CompareSection(sink: sink).read(map.value("compare"), train: train)
+        var adapters = AdapterSection(sink: sink).read(comparison == nil ? map.required("adapters") : map.value("adapters"))
+        if let comparison {
+            let taken = Set(adapters.map(\.name))
+            for v in comparison.variants {
+                if taken.contains(v.name) {
+                    sink.report(map.value("compare")?.mark, "compare", "the protocol trains a variant named '\(v.name)', which adapters: already defines; rename yours")
+                } else {
+                    adapters.append(v)
+                }
+            }
+        }
         let evaluate = TrainSection.evaluate(map.value("evaluate"))
         let package = TrainSection.package(map.value("package"))
         let schedule = ScheduleSection.schedule(map.value("schedule"))
@@ -32,7 +43,7 @@ struct ManifestSections {
         var manifest = Manifest(
             file: file, sha256: sha256, name: name, tasks: tasks.map(\.spec), tokenizer: tokenizer, base: base,
             adapters: adapters, train: train, evaluate: evaluate, package: package, schedule: schedule,
-            executor: executor, retries: retries, jobs: jobs
+            executor: executor, retries: retries, jobs: jobs, comparison: comparison
         )
         resolveCorpora(&manifest, tasks: tasks)
         if !manifest.adapters.isEmpty, !tasks.isEmpty, manifest.adaptedTasks.isEmpty {

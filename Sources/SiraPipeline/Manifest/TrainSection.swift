@@ -1,7 +1,7 @@
 /// `train:`, `evaluate:` and `package:`: plain mappings of numbers with ranges.
 enum TrainSection {
     static let trainKeys = [
-        "steps", "batch", "seq_len", "lr", "warmup", "schedule", "weight_decay", "grad_clip", "seed", "save_every",
+        "steps", "batch", "seq_len", "lr", "warmup", "schedule", "weight_decay", "grad_clip", "seed", "save_every", "eval_every",
     ]
 
     static func train(_ value: YAMLValue?) -> TrainSpec {
@@ -18,6 +18,7 @@ enum TrainSection {
         t.gradClip = m.value("grad_clip")?.double(0 ... 1e6) ?? t.gradClip
         t.seed = m.value("seed")?.int(0 ... Int(Int32.max)) ?? t.seed
         t.saveEvery = m.value("save_every")?.int(1 ... 100_000_000) ?? t.saveEvery
+        t.evalEvery = m.value("eval_every")?.int(1 ... 100_000_000) ?? t.evalEvery
         if t.warmup > t.steps {
             value.sink.report(warmupValue?.mark ?? m.mark, m.childPath("warmup"), "warmup (\(t.warmup)) must be ≤ steps (\(t.steps))")
         }

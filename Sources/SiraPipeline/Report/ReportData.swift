@@ -65,7 +65,8 @@ public struct ReportData: Sendable {
     public var previous: RunDetail?
     public var evaluations: [EvaluationResult]
     public var previousEvaluations: [EvaluationResult]
-    /// Variant → kind (`lora`, `molora`, `sira`, `multitask`), from the run's parameters.
+    /// Variant (seed suffix removed) → kind (`lora`, `molora`, `sira`, `multitask`), from the
+    /// run's parameters.
     public var architectures: [String: String]
     public var series: [ReportSeries]
     public var routers: [ReportRouter]
@@ -82,11 +83,7 @@ public struct ReportData: Sendable {
             .max { $0.id < $1.id }
             .flatMap { try store.detail($0.id) }
 
-        var architectures: [String: String] = [:]
-        for p in detail.params where p.stageRunID == nil && p.key.hasPrefix("adapters.") && p.key.hasSuffix(".kind") {
-            let name = p.key.dropFirst("adapters.".count).dropLast(".kind".count)
-            architectures[String(name)] = p.value
-        }
+        let architectures = architectures(detail.params)
 
         let points = try store.metrics(run: id)
         var series = seriesOf(points.filter { $0.step != nil }, fromRun: id)
@@ -115,6 +112,16 @@ public struct ReportData: Sendable {
             last[s.stage] = s
         }
         return order.map { last[$0]! }
+    }
+
+    /// Variant (seed suffix removed) → kind, from the run's `adapters.<name>.kind` parameters.
+    static func architectures(_ params: [ParamRecord]) -> [String: String] {
+        var out: [String: String] = [:]
+        for p in params where p.stageRunID == nil && p.key.hasPrefix("adapters.") && p.key.hasSuffix(".kind") {
+            let name = p.key.dropFirst("adapters.".count).dropLast(".kind".count)
+            out[VariantName(parsing: String(name)).variant] = p.value
+        }
+        return out
     }
 
     private struct SeriesOwner: Hashable { var task: String?, variant: String? }

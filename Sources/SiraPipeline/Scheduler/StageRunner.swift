@@ -102,7 +102,8 @@ public enum StageRunner {
                 stage: stage.id.description, key: key, files: files, external: result.external,
                 metrics: result.metrics, info: result.info, seconds: Date().timeIntervalSince(started), folder: folder
             )
-            try AtomicFile.write(try JSONEncoder.pipeline.encode(out), to: tmp.appendingPathComponent(StageOutput.fileName))
+            // A plain write: the whole folder is fsynced and renamed into place below.
+            try JSONEncoder.pipeline.encode(out).write(to: tmp.appendingPathComponent(StageOutput.fileName))
             try AtomicFile.syncTree(tmp)
             try AtomicFile.publish(tmp, to: folder)
             try? fm.removeItem(at: work)

@@ -6,7 +6,8 @@ import SiraModel
 /// `evaluate@task:variant` (and `evaluate@task:base`, the base without adapter): on the task's
 /// eval split, the mean loss over completion tokens, its perplexity, the token accuracy (argmax
 /// equals the target), and the exact match of greedy completions (generation after the prompt
-/// until the end token, compared with the expected completion, surrounding white space ignored).
+/// until the end token, compared with the expected completion, surrounding white space ignored:
+/// `ExactMatch`), and for SiRA adapters the routing on the eval split (`eval.router.*`, per layer).
 /// Writes `predictions.jsonl`.
 struct EvaluateStage: PipelineStage {
     let task: String
@@ -55,59 +56,44 @@ struct EvaluateStage: PipelineStage {
         let total = (count + 15) / 16 + (evaluate.exactMatch ? count : 0)
 
         // Loss, perplexity and token accuracy over the completion tokens, one example per row.
-        let longest = (0 ..< count).map { shard.length(of: $0) }.max()!
-        let seq = max(1, min(longest - 1, model.config.maxPositionEmbeddings))
-        var nll = 0.0, scored = 0, correct = 0, done = 0
-        for b in ShardBatcher.evaluationBatches(shard, batch: 16, seq: seq, padID: Int32(tokenizer.padID)) {
-            guard done < count else { break }
+        let measured = try EvalLoss.measure(model, shard: shard, count: count, padID: Int32(tokenizer.padID)) { done in
             try context.checkCancelled()
-            let rows = min(b.batch, count - done)
-            let batch = TokenBatch(batch: rows, seq: b.seq, tokens: Array(b.tokens.prefix(rows * b.seq)),
-                                   targets: Array(b.targets.prefix(rows * b.seq)), lossMask: Array(b.lossMask.prefix(rows * b.seq)))
-            let r = model.loss(batch, mode: .evaluation)
-            nll += r.nllSum
-            scored += r.tokens
-            correct += r.correct
-            done += rows
             context.progress(step: (done + 15) / 16, of: total, note: "loss")
         }
-        let loss = scored > 0 ? nll / Double(scored) : .nan
+        let loss = measured.loss
         var metrics: [String: Double] = [
             "eval.examples": Double(count),
             "eval.loss": loss,
             "eval.perplexity": exp(loss),
-            "eval.token_accuracy": scored > 0 ? Double(correct) / Double(scored) : 0,
+            "eval.token_accuracy": measured.tokenAccuracy,
         ]
+        // SiRA routing on the eval split, per layer and in total.
+        if let routing = measured.router.total {
+            for (key, value) in measured.router.metrics(prefix: RouterMetricKey.evaluation) { metrics[key] = value }
+            metrics[RouterMetricKey.droppedFraction(RouterMetricKey.evaluation)] = routing.droppedFraction
+            metrics[RouterMetricKey.entropy(RouterMetricKey.evaluation)] = routing.meanEntropy
+        }
 
         // Exact match of greedy completions.
         var lines: [UInt8] = []
         if evaluate.exactMatch {
-            var matches = 0
-            let stop: Set<Int> = tokenizer.eosID >= 0 ? [tokenizer.eosID] : []
-            for i in 0 ..< count {
+            let predictions = try ExactMatch.measure(
+                model, shard: shard, expected: texts.prefix(count).map(\.completion), maxNewTokens: evaluate.maxNewTokens,
+                stop: tokenizer.eosID >= 0 ? [tokenizer.eosID] : [], decode: { tokenizer.decode($0, skipSpecialTokens: true) }
+            ) { i, matches in
                 try context.checkCancelled()
-                let example = shard[i]
-                let prompt = example.tokens.prefix(example.scoredFrom).map { Int($0) }
-                let room = model.config.maxPositionEmbeddings - prompt.count
-                let produced = prompt.isEmpty || room <= 0 ? []
-                    : model.generate(prompt: prompt, maxTokens: min(evaluate.maxNewTokens, room), stop: stop)
-                let text = tokenizer.decode(produced, skipSpecialTokens: true)
-                let expected = texts[i].completion
-                let match = Self.normalized(text) == Self.normalized(expected)
-                if match { matches += 1 }
-                lines += Array(Self.predictionLine(prompt: texts[i].prompt, expected: expected, generated: text, match: match).utf8)
                 context.progress(step: (count + 15) / 16 + i + 1, of: total, note: "exact match \(matches)/\(i + 1)")
             }
-            metrics["eval.exact_match"] = Double(matches) / Double(count)
+            for (i, p) in predictions.enumerated() {
+                lines += Array(Self.predictionLine(prompt: texts[i].prompt, expected: texts[i].completion, generated: p.generated, match: p.match).utf8)
+            }
+            metrics["eval.exact_match"] = ExactMatch.rate(predictions)
         }
         try AtomicFile.write(lines, to: context.outputFolder.appendingPathComponent("predictions.jsonl"))
         context.log(String(format: "loss %.4f ppl %.3f token acc %.4f exact match %@", loss, exp(loss),
                            metrics["eval.token_accuracy"]!, metrics["eval.exact_match"].map { String(format: "%.4f", $0) } ?? "-"))
         return StageResult(metrics: metrics)
     }
-
-    /// Exact match ignores leading and trailing white space only.
-    static func normalized(_ s: String) -> String { s.trimmingCharacters(in: .whitespacesAndNewlines) }
 
     static func predictionLine(prompt: String, expected: String, generated: String, match: Bool) -> String {
         let object: [String: Any] = ["prompt": prompt, "expected": expected, "generated": generated, "match": match]

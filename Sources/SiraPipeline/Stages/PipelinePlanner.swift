@@ -1,4 +1,5 @@
 import Foundation
+import SiraModel
 
 /// Turns a manifest into the stages of one run (the graph of `StageGraph`, each node with its
 /// implementation and resolved parameters). `run`, `watch` and the Slurm executor all plan
@@ -12,6 +13,12 @@ public enum PipelinePlanner {
         switch m.base {
         case let .builtin(b): baseName = "builtin-llama-\(b.layers)x\(b.hidden)"
         case let .hf(path): baseName = (path as NSString).lastPathComponent
+        }
+        var shape: LlamaConfig?
+        let baseShape = { () throws -> LlamaConfig in
+            if let shape { return shape }
+            shape = try VariantResolution.baseShape(m, workspace)
+            return shape!
         }
         for node in graph.stages {
             let id = node.id
@@ -27,15 +34,22 @@ public enum PipelinePlanner {
                 if case let .builtin(b) = m.base { corpus = b.corpus } else { corpus = [] }
                 stages.append(BaseStage(base: m.base, corpus: corpus))
             case .train:
-                let v = m.variant(named: id.variant!)!
+                let v = try VariantResolution.resolve(m.variant(named: id.variant!)!, in: m, shape: baseShape)
                 let multitask = v.kind == .multitask
-                stages.append(TrainStage(tasks: multitask ? adapted : [id.task!], variant: v, train: m.train, multitask: multitask))
+                var train = m.train
+                if let seed = v.seed { train.seed = seed }
+                stages.append(TrainStage(tasks: multitask ? adapted : [id.task!], variant: v, train: train, multitask: multitask,
+                                         evalExamples: m.evaluate.maxExamples))
             case .evaluate:
                 let variant = id.variant == StageID.baseVariant ? nil : id.variant
                 let trained = variant.map { name -> StageID in
                     m.variant(named: name)!.kind == .multitask ? StageID(.train, variant: name) : StageID(.train, task: id.task!, variant: name)
                 }
                 stages.append(EvaluateStage(task: id.task!, variant: variant, trained: trained, evaluate: m.evaluate))
+            case .merge:
+                stages.append(MergeStage(tasks: adapted, variants: m.adapters, dependencies: node.dependencies))
+            case .package where id.variant == BundlePackageStage.variantName:
+                stages.append(BundlePackageStage(pipeline: m.name, zstdLevel: m.package.zstdLevel, baseName: baseName))
             case .package:
                 let v = m.variant(named: id.variant!)!
                 let multitask = v.kind == .multitask

@@ -1,11 +1,14 @@
+import Foundation
 import SiraData
 import SiraModel
 
 /// The trainer's batches over one or more token shards (SiraData's `ShardBatcher` does the
 /// packing within each shard). With several shards (multitask training, a multi-task base
-/// corpus) each row comes from one shard, chosen with probability proportional to its token
-/// count by a generator keyed on (seed, row number), so the mixture is reproducible and needs no
-/// state beyond the row count and each shard's cursor.
+/// corpus) each row comes from one shard, chosen by a generator keyed on (seed, row number), so
+/// the mixture is reproducible and needs no state beyond the row count and each shard's cursor.
+/// Shard i is chosen with probability ∝ tokens_i^(1/temperature): temperature 1 is in
+/// proportion to size; higher temperatures flatten the mixture towards uniform, so small tasks
+/// are not drowned by large ones (temperature-sampled multitask mixing).
 ///
 /// The cursor is the whole state: restoring it continues the stream exactly (resumable training).
 public final class ShardMixtureSource: BatchSource {
@@ -18,12 +21,12 @@ public final class ShardMixtureSource: BatchSource {
     public let seq: Int
     public let seed: UInt64
     private let batchers: [ShardBatcher]
-    /// Cumulative token counts, for the proportional choice.
+    /// Cumulative sampling weights (token counts at temperature 1).
     private let cumulative: [UInt64]
     private var rows: UInt64 = 0
 
     public init(shards: [TokenShard], batch: Int, seq: Int, seed: UInt64, padID: Int32,
-                packing: ShardBatcher.Packing = .packed) throws {
+                packing: ShardBatcher.Packing = .packed, temperature: Double = 1) throws {
         precondition(!shards.isEmpty, "a mixture needs a shard")
         self.batch = batch
         self.seq = seq
@@ -31,8 +34,22 @@ public final class ShardMixtureSource: BatchSource {
         batchers = try shards.enumerated().map { i, shard in
             try ShardBatcher(shard: shard, batch: 1, seq: seq, packing: packing, seed: seed &+ UInt64(i), padID: padID)
         }
+        cumulative = Self.cumulativeWeights(tokenCounts: shards.map(\.tokenCount), temperature: temperature)
+    }
+
+    /// Running sums of the sampling weights: token counts at temperature 1 (exactly), else
+    /// tokens^(1/T) scaled to integers out of 2^52 (each at least 1).
+    static func cumulativeWeights(tokenCounts: [Int], temperature: Double) -> [UInt64] {
         var total: UInt64 = 0
-        cumulative = shards.map { total += UInt64($0.tokenCount); return total }
+        if temperature == 1 {
+            return tokenCounts.map { total += UInt64($0); return total }
+        }
+        let weights = tokenCounts.map { pow(Double($0), 1 / temperature) }
+        let sum = weights.reduce(0, +)
+        return weights.map { w in
+            total += max(1, UInt64((w / sum * 4_503_599_627_370_496).rounded()))
+            return total
+        }
     }
 
     public var cursor: Cursor { Cursor(rows: rows, shards: batchers.map(\.cursor)) }

@@ -11,12 +11,18 @@ struct TrainingLoop {
     let prefix: String
     /// Token positions processed per step (batch × seq), for tokens/s.
     let tokensPerStep: Int
+    /// Measures held-out losses (metric key → value) every `evalEvery` steps and at the last
+    /// step; each value is recorded as a series point at that step.
+    var evalEvery: Int = 0
+    var evaluate: ((Int) throws -> [String: Double])?
 
     struct Outcome {
         var resumedAt: Int
         var finalLoss: Double
         var tokensPerSecond: Double
         var router: RouterStatistics?
+        /// SiRA routing per decoder layer over the steps run here.
+        var layers: LayerRouterStatistics
         var seconds: Double
     }
 
@@ -30,6 +36,7 @@ struct TrainingLoop {
         var tokens = 0
         var seconds = 0.0
         var router: RouterStatistics?
+        var layers = LayerRouterStatistics()
         let started = Date()
         while !trainer.isFinished {
             let r = try trainer.trainStep()
@@ -42,6 +49,10 @@ struct TrainingLoop {
             seconds += r.seconds
             if let s = r.router {
                 if router == nil { router = s } else { router!.merge(s) }
+                layers.add(trainer.model)
+            }
+            if let evaluate, evalEvery > 0, r.step % evalEvery == 0 || r.step == total {
+                for (key, value) in try evaluate(r.step) { context.metric(key, value, step: r.step) }
             }
             let rate = seconds > 0 ? Double(tokens) / seconds : nil
             context.progress(step: r.step, of: total, loss: r.loss, tokensPerSecond: rate)
@@ -59,7 +70,7 @@ struct TrainingLoop {
         }
         let final = recentLoss.isEmpty ? .nan : recentLoss.reduce(0, +) / Double(recentLoss.count)
         return Outcome(resumedAt: resumedAt, finalLoss: final, tokensPerSecond: seconds > 0 ? Double(tokens) / seconds : 0,
-                       router: router, seconds: Date().timeIntervalSince(started))
+                       router: router, layers: layers, seconds: Date().timeIntervalSince(started))
     }
 
     static func trainerConfig(steps: Int, lr: Double, warmup: Int, schedule: TrainSpec.Schedule, weightDecay: Double,

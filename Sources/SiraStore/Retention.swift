@@ -44,10 +44,14 @@ extension RunStore {
     /// `checkpoints/<pipeline>/<run>/`, or nil when the pipeline name is not a plain folder name
     /// (then retention never touches files for it).
     public static func checkpointFolder(workspace: URL, pipeline: String, run: RunID) -> URL? {
+        pipelineFolder(workspace: workspace, pipeline: pipeline)?.appendingPathComponent(String(run))
+    }
+
+    /// `checkpoints/<pipeline>/`, or nil when the name is not a plain folder name.
+    public static func pipelineFolder(workspace: URL, pipeline: String) -> URL? {
         guard !pipeline.isEmpty, pipeline != ".", pipeline != "..", !pipeline.contains("/"),
               !pipeline.contains("\0") else { return nil }
         return workspace.appendingPathComponent("checkpoints").appendingPathComponent(pipeline)
-            .appendingPathComponent(String(run))
     }
 
     public func planRetention(_ policy: RetentionPolicy, workspace: URL, now: Date = Date()) throws -> RetentionPlan {
@@ -135,7 +139,34 @@ extension RunStore {
             if let aside { try fm.removeItem(at: aside) }
             removed += 1
         }
+        let deleted = Set(plan.deletions.map(\.run.id))
+        for pipeline in Set(plan.deletions.map(\.run.pipeline)).sorted() {
+            try repointPipelineIndex(pipeline, root: root, deleted: deleted)
+        }
         return removed
+    }
+
+    /// `checkpoints/<pipeline>/index.json` is a copy of the newest publishing run's index (what a
+    /// deployment reads). When gc removed that run, it becomes a copy of the newest remaining run
+    /// folder's index, or goes when no run folder remains, so it never names deleted packages.
+    private func repointPipelineIndex(_ pipeline: String, root: URL, deleted: Set<RunID>) throws {
+        guard let folder = Self.pipelineFolder(workspace: root, pipeline: pipeline) else { return }
+        let index = folder.appendingPathComponent("index.json")
+        guard let data = try? Data(contentsOf: index),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let run = (object["run"] as? NSNumber)?.int64Value, deleted.contains(run) else { return }
+        let fm = FileManager.default
+        let newest = ((try? fm.contentsOfDirectory(atPath: folder.path)) ?? [])
+            .compactMap { RunID($0) }
+            .filter { !deleted.contains($0) && fm.fileExists(atPath: folder.appendingPathComponent("\($0)/index.json").path) }
+            .max()
+        if let newest {
+            let bytes = try Data(contentsOf: folder.appendingPathComponent("\(newest)/index.json"))
+            try AtomicFile.write(Array(bytes), to: index)
+        } else {
+            try fm.removeItem(at: index)
+            AtomicFile.syncFolder(folder)
+        }
     }
 
     private func decision(_ run: RunRecord, _ delete: Bool, _ reason: String, _ folder: URL?, _ root: URL) -> RetentionDecision {
@@ -157,10 +188,7 @@ extension RunStore {
         (path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)).standardizedFileURL.path
     }
 
-    private func relative(_ url: URL, _ root: URL) -> String {
-        let p = url.standardizedFileURL.path, r = root.path.hasSuffix("/") ? root.path : root.path + "/"
-        return p.hasPrefix(r) ? String(p.dropFirst(r.count)) : p
-    }
+    private func relative(_ url: URL, _ root: URL) -> String { Self.relativePath(url, root) }
 
     static func treeBytes(_ folder: URL) -> Int64 {
         var total: Int64 = 0

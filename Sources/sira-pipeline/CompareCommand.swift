@@ -18,8 +18,7 @@ struct CompareCommand: ParsableCommand {
         try reportingFailures {
             let (idA, idB) = (try parseRunID(a), try parseRunID(b))
             let store = try options.requireStore()
-            guard let da = try store.detail(idA) else { throw CLIFailure("no run \(idA) in \(store.path)") }
-            guard let db = try store.detail(idB) else { throw CLIFailure("no run \(idB) in \(store.path)") }
+            let (da, db) = (try store.requireDetail(idA), try store.requireDetail(idB))
             var rows = Self.rows(da, db)
             if onlyChanged { rows = rows.filter { $0.changed && !$0.isDuration } }
             if options.json {

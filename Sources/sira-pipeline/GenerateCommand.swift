@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SiraData
-import SiraKernels
 import SiraModel
 
 /// `sira-pipeline generate --model M [--adapter A] --prompt TEXT`: streams a continuation to stdout as it is
@@ -14,8 +13,7 @@ struct GenerateCommand: ParsableCommand {
         abstract: "Generate a continuation of a prompt, streamed token by token."
     )
 
-    @Option(help: "An HF model folder (config.json, model.safetensors or shards, tokenizer.json).")
-    var model: String
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "The prompt text.")
     var prompt: String
@@ -32,18 +30,6 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "An adapter: a file written by training (config in its metadata), a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors), or a .sira package.")
-    var adapter: String?
-
-    @Option(help: "With a .sira bundle as --adapter: the task whose chosen adapter to use.")
-    var task: String?
-
-    @Flag(help: "Use a .sira package even when --model is not the base it names.")
-    var allowOtherBase = false
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
-
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
@@ -51,16 +37,8 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        if let threads { KernelThreads.count = threads }
-        let folder = try ModelFolder(path: model)
+        let folder = try modelOptions.load()
         let llama = folder.model
-        llama.threads = KernelThreads.count
-        if let adapter {
-            let attached = try AdapterSource.attach(adapter, task: task, to: llama, modelFolder: folder.url, allowOtherBase: allowOtherBase)
-            FileHandle.standardError.write(Data("adapter: \(attached)\n".utf8))
-        } else if task != nil {
-            throw CommandError("--task selects an adapter in a .sira bundle given as --adapter")
-        }
         let tokenizer = try folder.tokenizer()
         let ids = (tokenizer.bosID >= 0 ? [tokenizer.bosID] : []) + tokenizer.encode(prompt)
         guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer has no BOS") }

@@ -18,7 +18,7 @@ struct MetricsCommand: ParsableCommand {
         try reportingFailures {
             let id = try parseRunID(runID)
             let store = try options.requireStore()
-            guard try store.run(id) != nil else { throw CLIFailure("no run \(id) in \(store.path)") }
+            _ = try store.requireRun(id)
             let series = try store.metricSeries(run: id, key: key, task: task, variant: variant)
             if series.isEmpty {
                 let known = Set(try store.metrics(run: id).map(\.key)).sorted()

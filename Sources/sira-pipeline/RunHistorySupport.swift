@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiraPipeline
 import SiraStore
 
 /// Options shared by the run-history commands (`runs`, `show`, `compare`, `metrics`, `gc`).
@@ -32,6 +33,31 @@ struct HistoryOptions: ParsableArguments {
         }
         return store
     }
+}
+
+/// `--pipeline`, for the commands that select runs (`runs`, `gc`).
+struct PipelineOption: ParsableArguments {
+    @Option(help: "Only runs of this pipeline.")
+    var pipeline: String?
+}
+
+extension RunStore {
+    /// Run `id`, or a failure naming the database (`no run 7 in .../runs.sqlite`).
+    func requireRun(_ id: RunID) throws -> RunRecord {
+        guard let run = try run(id) else { throw CLIFailure("no run \(id) in \(path)") }
+        return run
+    }
+
+    /// Everything recorded about run `id`, or the same failure as `requireRun`.
+    func requireDetail(_ id: RunID) throws -> RunDetail {
+        guard let detail = try detail(id) else { throw CLIFailure("no run \(id) in \(path)") }
+        return detail
+    }
+}
+
+/// An option value parsed by `parse`; its error becomes `--flag: why`.
+func parseOption<T>(_ flag: String, _ parse: () throws -> T) throws -> T {
+    do { return try parse() } catch { throw CLIFailure("\(flag): \(error)") }
 }
 
 /// A message for stderr and exit status 1.
@@ -81,15 +107,9 @@ func parseRunID(_ text: String) throws -> RunID {
     return id
 }
 
-/// A metric value for tables: up to 4 significant decimals, `nan`/`inf` spelled out.
-func formatValue(_ v: Double) -> String {
-    if v.isNaN { return "nan" }
-    if v.isInfinite { return v > 0 ? "inf" : "-inf" }
-    if v == v.rounded(), abs(v) < 1e12 { return String(Int64(v)) }
-    let a = abs(v)
-    if a >= 1000 || a < 0.001 { return String(format: "%.4g", v) }
-    return String(format: "%.4f", v)
-}
+/// A metric value for tables: up to 4 significant decimals, `nan`/`inf` spelled out (the same
+/// form as the evaluation comparison tables).
+func formatValue(_ v: Double) -> String { MetricFormat.number(v) }
 
 /// `512 B`, `3.4 kB`, `12.0 MB`, `1.2 GB` (powers of 1000, as MB/s figures are).
 func formatBytes(_ bytes: Int64) -> String {

@@ -8,7 +8,7 @@ struct RunsCommand: ParsableCommand {
         commandName: "runs",
         abstract: "List recorded runs, newest first.")
 
-    @Option(help: "Only runs of this pipeline.") var pipeline: String?
+    @OptionGroup var selection: PipelineOption
     @Option(help: "Only runs with this status (queued, running, succeeded, failed, cancelled, crashed).") var status: String?
     @Option(help: "Only runs created since then: 2025-01-31, 2025-01-31T02:00, ISO 8601, or 7d / 12h ago.") var since: String?
     @Option(help: "At most this many runs.") var limit: Int?
@@ -16,16 +16,14 @@ struct RunsCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            var filter = RunFilter(pipeline: pipeline, limit: limit)
+            var filter = RunFilter(pipeline: selection.pipeline, limit: limit)
             if let status {
                 guard let s = RunStatus(rawValue: status) else {
                     throw CLIFailure("--status '\(status)' is not one of \(RunStatus.allCases.map(\.rawValue).joined(separator: ", "))")
                 }
                 filter.status = s
             }
-            if let since {
-                do { filter.since = try TimeSpec.instant(since) } catch { throw CLIFailure("--since: \(error)") }
-            }
+            if let since { filter.since = try parseOption("--since") { try TimeSpec.instant(since) } }
             let store = try options.openStore()
             let runs = try store?.runs(filter) ?? []
             let summaries = try store?.stageSummaries(runs: runs.map(\.id)) ?? [:]

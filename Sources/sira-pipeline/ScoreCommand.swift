@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SiraData
-import SiraKernels
 import SiraModel
 
 /// `sira-pipeline score --model M [--adapter A] --input FILE.jsonl [--json]`: the negative log-likelihood of
@@ -18,8 +17,7 @@ struct ScoreCommand: ParsableCommand {
         abstract: "Score token sequences or texts under a model: per-line NLL, mean NLL per token, perplexity."
     )
 
-    @Option(help: "An HF model folder (config.json, model.safetensors or shards, tokenizer.json).")
-    var model: String
+    @OptionGroup var modelOptions: ModelOptions
 
     @Option(help: "A JSONL file: {\"ids\": [...]}, {\"text\": ...} or {\"prompt\": ..., \"completion\": ...} per line.")
     var input: String
@@ -27,29 +25,9 @@ struct ScoreCommand: ParsableCommand {
     @Flag(help: "Print the summary as a JSON object (stdout is then pure JSONL).")
     var json = false
 
-    @Option(help: "An adapter: a file written by training (config in its metadata), a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors), or a .sira package.")
-    var adapter: String?
-
-    @Option(help: "With a .sira bundle as --adapter: the task whose chosen adapter to use.")
-    var task: String?
-
-    @Flag(help: "Use a .sira package even when --model is not the base it names.")
-    var allowOtherBase = false
-
-    @Option(help: "Threads (default: all cores).")
-    var threads: Int?
-
     func run() throws {
-        if let threads { KernelThreads.count = threads }
-        let folder = try ModelFolder(path: model)
+        let folder = try modelOptions.load()
         let llama = folder.model
-        llama.threads = KernelThreads.count
-        if let adapter {
-            let attached = try AdapterSource.attach(adapter, task: task, to: llama, modelFolder: folder.url, allowOtherBase: allowOtherBase)
-            FileHandle.standardError.write(Data("adapter: \(attached)\n".utf8))
-        } else if task != nil {
-            throw CommandError("--task selects an adapter in a .sira bundle given as --adapter")
-        }
         var tokenizer: BPETokenizer?
         let inputURL = URL(fileURLWithPath: input)
         let data: Data

@@ -18,7 +18,7 @@ struct ShowCommand: ParsableCommand {
         try reportingFailures {
             let id = try parseRunID(runID)
             let store = try options.requireStore()
-            guard let detail = try store.detail(id) else { throw CLIFailure("no run \(id) in \(store.path)") }
+            let detail = try store.requireDetail(id)
             if options.json {
                 try printJSON(detail)
                 return

@@ -25,7 +25,9 @@ struct VerifyCommand: ParsableCommand {
                           + String(format: "%.1f MB (%.1f MB compressed)", Double(c.decompressedBytes) / 1e6, Double(c.compressedBytes) / 1e6)
                           + ", base \(c.manifest.base.name), tool \(c.manifest.toolVersion), created \(c.manifest.createdAt)")
                 }
-            } catch let error as PackageError {
+            } catch var error as PackageError {
+                // Named as the user typed it, like the ok lines.
+                error.package = path
                 failed += 1
                 reports.append(VerifyReport(package: path, ok: false, problem: error.description, contents: nil))
                 if !json { FileHandle.standardError.write(Data("\(error)\n".utf8)) }

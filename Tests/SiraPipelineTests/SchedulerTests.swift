@@ -203,8 +203,20 @@ func diamond(_ log: RunLog, params: [String: String] = [:], source: String? = ni
         #expect(s.stage(a)?.status == .failed)
         let folder = tw.workspace.stageCacheFolder(.ingest)
         let names = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-        // Only the resumable work folder remains; no published key folder, no temporary folder.
-        #expect(names == ["\(s.stage(a)!.key!).work"])
+        // Nothing remains: no published key folder, no temporary folder, and the work folder the
+        // stage left empty is gone too.
+        #expect(names == [])
+    }
+
+    @Test func aFailedAttemptKeepsItsResumableState() throws {
+        let tw = TempWorkspace()
+        let a = StageID(.ingest, task: "a")
+        var stage = SyntheticStage(id: a, dependencies: [], param: "a", log: RunLog(), failAlways: true)
+        stage.onRun = { ctx in try? "step 7".write(to: ctx.workFolder.appendingPathComponent("state"), atomically: true, encoding: .utf8) }
+        let s = try runSynthetic([stage], in: tw)
+        #expect(s.stage(a)?.status == .failed)
+        let work = tw.workspace.stageCacheFolder(.ingest).appendingPathComponent("\(s.stage(a)!.key!).work")
+        #expect(try String(contentsOf: work.appendingPathComponent("state"), encoding: .utf8) == "step 7")
     }
 
     @Test func aDamagedCachedOutputIsRebuilt() throws {

@@ -118,6 +118,8 @@ public enum StageRunner {
             ctx.flush()
             ctx.log("\(stage.id) failed: \(error)")
             try? fm.removeItem(at: tmp)
+            // Resumable state stays for the retry; an empty work folder is only litter.
+            if (try? fm.contentsOfDirectory(atPath: work.path))?.isEmpty == true { try? fm.removeItem(at: work) }
             return .failed(key: key, error: "\(error)")
         }
     }

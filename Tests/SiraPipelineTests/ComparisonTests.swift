@@ -91,6 +91,26 @@ import Testing
         ], architectures: ["sira": "sira", "lora": "lora"])
         let v = try #require(c.verdict(task: "t"))
         #expect(v.winner == "sira" && v.tiedOnMetric)
-        #expect(v.sentence.contains("tied with lora and ahead on eval loss"))
+        #expect(v.sentence.contains("tied with lora and ahead on eval loss (0.200 vs 0.300)"))
+        // A tie is said as a tie, never as a win "by 0.000".
+        #expect(v.sentence.contains("SiRA (sira) ties with lora on exact match; on eval loss it is ahead by 0.100."))
+        #expect(!v.sentence.contains("by 0.000"))
+    }
+
+    /// The printed table: base first, then best first; the winner starred; every other row's
+    /// distance to the winner on the deciding metric, negative when worse (values by hand).
+    @Test func tableRowsRankStarAndMeasureTheDistanceToTheWinner() throws {
+        let c = Comparison(results: results(), architectures: ["lora": "lora", "sira": "sira", "multitask": "multitask"])
+        let t = ComparisonTable(c, parameters: ["lora": 336, "sira": 12288])
+        #expect(t.header == ["task", "variant", "kind", "seeds", "params", "exact match", "eval loss", "perplexity", "vs winner"])
+        let arith = t.rows.filter { $0[0] == "arith" }
+        #expect(arith.map { $0[1] } == ["base", "★ lora", "sira"])
+        #expect(arith[1][3] == "3" && arith[1][4] == "336" && arith[1][5] == "0.700 ± 0.100" && arith[1][8] == "winner (exact match)")
+        #expect(arith[2][8] == "-0.100" && arith[0][8] == "-0.600" && arith[0][4] == "0")
+        let text = t.rows.filter { $0[0] == "text" }
+        // Decided by eval loss (lower is better): lora 2.0 is 0.5 worse than multitask 1.5.
+        #expect(text.map { $0[1] } == ["★ multitask", "lora", "sira"])
+        #expect(text[1][8] == "-0.500" && text[0][5] == "-" && text[0][4] == "-")
+        #expect(t.verdicts.count == 3)
     }
 }

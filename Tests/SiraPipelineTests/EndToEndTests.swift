@@ -101,6 +101,58 @@ import Testing
         #expect(merge.allSatisfy { $0.value < 1e-4 })
     }
 
+    /// The paper's protocol through the CLI: every arm trained per seed with the same data order,
+    /// replicas folded into mean ± std, the winners said in the run's output, in `show` and in
+    /// the report, the parameter-matched LoRA as large as SiRA, and the bundle reproducing the
+    /// chosen replicas' metrics.
+    @Test func theComparisonRunsEveryArmPerSeedAndSaysWhoWins() throws {
+        let p = try TinyPipeline(variants: "", compare: "{seeds: [0, 1], arms: [lora, lora-wide, sira, multitask], sira: {r: 2, lora_alpha: 4, num_experts: 3, top_k: 2}}")
+        let result = try p.run()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        let run = try #require(try store.runs().first)
+        let s = try stages(store, run: run.id)
+        // (3 per-task arms × 2 tasks + 1 multitask) × 2 seeds trained; 2 tasks × 4 arms × 2 seeds
+        // + 2 base evaluations; no per-replica packages, one bundle.
+        #expect(s.keys.filter { $0.hasPrefix("train") }.count == 14)
+        #expect(s.keys.filter { $0.hasPrefix("evaluate") }.count == 18)
+        #expect(s.keys.filter { $0.hasPrefix("package") } == ["package:bundle"])
+        #expect(s.values.allSatisfy { $0 == .succeeded })
+
+        // The printed comparison: replicas folded, a winner and a verdict per task.
+        for task in ["add", "rev"] {
+            #expect(result.stdout.contains("- \(task): ") && result.stdout.split(separator: "\n").contains { $0.hasPrefix(task) && $0.contains("★ ") })
+        }
+        #expect(result.stdout.contains("lora-wide") && result.stdout.contains(" ± "))
+
+        // Same seed, same data order: LoRA's B starts at zero, so the first step's loss is the
+        // base's loss on that step's batch, equal for both LoRA arms; another seed, another batch.
+        func firstLoss(_ variant: String) throws -> Double {
+            try #require(try store.metricSeries(run: run.id, key: "train.loss", task: "add", variant: variant).first { $0.step == 1 }).value
+        }
+        #expect(try firstLoss("lora~s0") == firstLoss("lora-wide~s0"))
+        #expect(try firstLoss("lora~s1") == firstLoss("lora-wide~s1"))
+        #expect(try firstLoss("lora~s0") != firstLoss("lora~s1"))
+
+        // lora-wide has the LoRA rank nearest SiRA's parameter count. By hand (hidden 16, head
+        // dim 8, 1 KV head, intermediate 64, 1 layer): LoRA costs 32 + 24 + 80 + 80 = 216 per
+        // rank on q, v, up, down, so r 2 is 432; SiRA (r 2, 3 experts) 3·(2·32+16) + 3·(2·24+16)
+        // + 3·(2·80+16) + 3·(2·80+64) = 1632; 1632 / 216 = 7.6: rank 8, 1728 weights.
+        let params = try store.metrics(run: run.id).filter { $0.task == "add" && $0.key == "train.adapter_parameters" }
+        func count(_ v: String) throws -> Double { try #require(params.first { $0.variant == v }).value }
+        #expect(try count("lora~s0") == 432 && count("sira~s1") == 1632 && count("lora-wide~s0") == 1728)
+
+        try p.expectBundleReproducesEvaluation(run: run.id, store: store, maxExamples: 3, maxNewTokens: 4)
+
+        let show = try p.cli(["show", String(run.id)]).wait()
+        #expect(show.status == 0)
+        #expect(show.stdout.contains("comparison (★") && show.stdout.contains("- add: ") && show.stdout.contains("lora-wide"))
+        let report = try p.cli(["report", String(run.id), "-o", "r.html"]).wait()
+        #expect(report.status == 0, "\(report.stderr)")
+        let html = try String(contentsOf: p.root.appendingPathComponent("r.html"), encoding: .utf8)
+        #expect(html.contains("lora-wide") && html.contains("★") && html.contains("(2 seeds)"))
+    }
+
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {
         let config = { try TinyPipeline(trainSteps: 300, saveEvery: 20, jobs: 1, variants: "lora: {r: 2}") }
         let p = try config()

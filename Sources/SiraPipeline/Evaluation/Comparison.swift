@@ -116,12 +116,14 @@ public struct Comparison: Sendable {
         let isSira = { (v: String) in self.architectures[v] == "sira" }
         let bestSira = ranked.first(where: isSira)
         let bestOther = ranked.first { !isSira($0) }
+        func loss(_ v: String?) -> SeedSummary? { v.flatMap { summary(task: task, variant: $0, metric: .loss) } }
         return TaskVerdict(
             task: task, metric: metric, winner: winner, winnerSummary: s(winner),
             runnerUp: runnerUp, runnerUpSummary: runnerUp.map(s),
             tiedOnMetric: runnerUp.map { s($0).mean == s(winner).mean } ?? false,
             base: summary(task: task, variant: StageID.baseVariant, metric: metric),
-            sira: bestSira, siraSummary: bestSira.map(s), bestOther: bestOther, bestOtherSummary: bestOther.map(s)
+            sira: bestSira, siraSummary: bestSira.map(s), bestOther: bestOther, bestOtherSummary: bestOther.map(s),
+            losses: [winner, runnerUp, bestSira, bestOther].compactMap { $0 }.reduce(into: [:]) { $0[$1] = loss($1) }
         )
     }
 
@@ -144,6 +146,8 @@ public struct TaskVerdict: Sendable, Equatable {
     public var siraSummary: SeedSummary?
     public var bestOther: String?
     public var bestOtherSummary: SeedSummary?
+    /// Eval loss of the variants named above, for explaining a tie on the deciding metric.
+    public var losses: [String: SeedSummary] = [:]
 
     /// How far the winner is ahead of the runner-up, positive in the metric's better direction.
     public var margin: Double? {
@@ -167,7 +171,9 @@ public struct TaskVerdict: Sendable, Equatable {
     public var siraWins: Bool { sira != nil && sira == winner }
 
     /// e.g. "dates: sira wins on exact match with 0.640 ± 0.020 (3 seeds), 0.030 ahead of lora
-    /// (0.610 ± 0.010); the margin is within the seeds' spread. Base without adapter: 0.100."
+    /// (0.610 ± 0.010); the margin is within the seeds' spread. SiRA (sira) beats the best
+    /// non-SiRA variant (lora) by 0.030. Base without adapter: 0.100." A tie on the deciding
+    /// metric is said as a tie, with the eval losses that broke it.
     public var sentence: String {
         let m = metric
         var out = "\(task): \(winner) wins on \(m.title) with \(winnerSummary.formatted(m))"
@@ -175,6 +181,9 @@ public struct TaskVerdict: Sendable, Equatable {
         if let r = runnerUp, let rs = runnerUpSummary, let margin {
             if tiedOnMetric {
                 out += ", tied with \(r) and ahead on eval loss"
+                if let wl = losses[winner], let rl = losses[r] {
+                    out += " (\(wl.formatted(.loss)) vs \(rl.formatted(.loss)))"
+                }
             } else {
                 out += ", \(MetricFormat.value(margin, m)) ahead of \(r) (\(rs.formatted(m)))"
             }
@@ -184,12 +193,18 @@ public struct TaskVerdict: Sendable, Equatable {
         }
         out += "."
         if let sira, let siraMargin, let other = bestOther {
-            if sira == winner {
-                out += " SiRA (\(sira)) beats the best non-SiRA variant (\(other)) by \(MetricFormat.value(abs(siraMargin), m))."
-            } else if siraMargin == 0 {
-                out += " SiRA (\(sira)) ties with \(other)."
+            if siraMargin > 0 {
+                out += sira == winner ? " SiRA (\(sira)) beats the best non-SiRA variant (\(other)) by \(MetricFormat.value(siraMargin, m))."
+                    : " SiRA (\(sira)) is ahead of the best non-SiRA variant (\(other)) by \(MetricFormat.value(siraMargin, m))."
             } else if siraMargin < 0 {
                 out += " SiRA (\(sira)) loses to \(other) by \(MetricFormat.value(-siraMargin, m))."
+            } else {
+                out += " SiRA (\(sira)) ties with \(other) on \(m.title)"
+                if m != .loss, let sl = losses[sira], let ol = losses[other], sl.mean != ol.mean {
+                    let d = ol.mean - sl.mean
+                    out += "; on eval loss it is \(d > 0 ? "ahead" : "behind") by \(MetricFormat.value(abs(d), .loss))"
+                }
+                out += "."
             }
         }
         if let base {

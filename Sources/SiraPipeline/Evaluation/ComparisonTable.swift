@@ -22,7 +22,8 @@ public struct ComparisonTable: Sendable {
             let deciding = c.decidingMetric(task: task)
             let ranked = c.ranking(task: task)
             let winner = ranked.first.flatMap { w in deciding.flatMap { c.summary(task: task, variant: w, metric: $0) } }
-            let order = (c.variants.contains(StageID.baseVariant) ? [StageID.baseVariant] : []) + ranked
+            let hasBase = EvaluationMetric.all.contains { c.summary(task: task, variant: StageID.baseVariant, metric: $0) != nil }
+            let order = (hasBase ? [StageID.baseVariant] : []) + ranked
             for v in order {
                 let replicas = c.seeds(task: task, variant: v, metric: deciding ?? .loss).count
                 var row = [task, v == ranked.first ? "★ \(v)" : v, v == StageID.baseVariant ? "-" : c.architectures[v] ?? "-",

@@ -46,6 +46,25 @@ struct GemmOperands: @unchecked Sendable {
     var beta: Float
     var c: UnsafeMutablePointer<Float>
     var ldc: Int
+    /// Row `r` of A as stored is at `a + aRows[r] * lda` (nil: `a + r * lda`). Lets a kernel read
+    /// scattered rows (SiRA's tokens of one expert) in place instead of gathering them first.
+    var aRows: UnsafePointer<Int32>? = nil
+    /// Same for B's stored rows.
+    var bRows: UnsafePointer<Int32>? = nil
+
+    /// Start of A's stored row `r`.
+    @inline(__always)
+    func aRow(_ r: Int) -> UnsafePointer<Float> {
+        if let aRows { return a + Int(aRows[r]) &* lda }
+        return a + r &* lda
+    }
+
+    /// Start of B's stored row `r`.
+    @inline(__always)
+    func bRow(_ r: Int) -> UnsafePointer<Float> {
+        if let bRows { return b + Int(bRows[r]) &* ldb }
+        return b + r &* ldb
+    }
 }
 
 /// `C = beta * C` over an `rows×cols` view; `beta == 0` writes zeros without reading C.

@@ -100,23 +100,28 @@ func gemmComputePanel(_ g: GemmOperands, rows: Range<Int>, j0: Int, cols: Int, s
     }
 }
 
-/// Multi-threaded blocked GEMM: per (jc, pc) step the threads first pack the shared B panel
-/// (disjoint slivers each), then each computes its cell of a `tm x tn` grid over C (rows in
-/// whole 6-row tiles, columns in whole 16-column slivers) with its own packed A.
+/// Multi-threaded blocked GEMM: per (jc, pc) step the workers first pack the shared B panel
+/// (disjoint slivers each), then compute C in tasks: the `tm x tn` thread grid over C's tiles
+/// (rows in whole 6-row tiles, columns in whole 16-column slivers), each cell's rows cut into up
+/// to four tasks, claimed dynamically so a preempted or slower worker does not hold the others at
+/// the barrier. Cutting rows only keeps A packed once per column cell: each task packs its own
+/// rows of A into its worker's buffer.
 func gemmBlockedParallel(_ g: GemmOperands, threads: Int, blocking: GemmBlocking) {
     let rowTiles = (g.m + gemmMR - 1) / gemmMR
     let colTiles = (min(g.n, blocking.nc) + gemmNR - 1) / gemmNR
-    let (tm, tn) = gemmThreadGrid(rowTiles: rowTiles, colTiles: colTiles, threads: threads)
-    let workers = tm * tn
+    let (cellRows, tn) = gemmThreadGrid(rowTiles: rowTiles, colTiles: colTiles, threads: threads)
+    let tm = cellRows * max(1, min(4, rowTiles / cellRows))
+    let tasks = tm * tn
+    let workers = min(threads, cellRows * tn)
     if workers <= 1 {
         gemmBlockedRows(g, rows: 0..<g.m, blocking: blocking)
         return
     }
     let kcMax = min(blocking.kc, g.k)
     let ncMax = min(blocking.nc, colTiles * gemmNR)
-    let rowsPerWorker = (rowTiles + tm - 1) / tm * gemmMR
-    let mcMax = min(blocking.mc, rowsPerWorker)
-    GemmScratch.withBuffer(count: kcMax * ncMax + workers * (kcMax * mcMax + gemmPackSlack)) { buffer in
+    let mcMax = min(blocking.mc, (rowTiles + tm - 1) / tm * gemmMR)
+    let aStride = kcMax * mcMax + gemmPackSlack
+    GemmScratch.withBuffer(count: kcMax * ncMax + workers * aStride) { buffer in
         let shared = UncheckedSendable(buffer)
         var j0 = 0
         while j0 < g.n {
@@ -125,17 +130,17 @@ func gemmBlockedParallel(_ g: GemmOperands, threads: Int, blocking: GemmBlocking
             var p0 = 0
             while p0 < g.k {
                 let kc = min(blocking.kc, g.k - p0)
-                let packers = min(workers, slivers)
-                parallelFor(packers, threads: packers) { t in
+                let packChunks = min(slivers, workers * 4)
+                dynamicFor(packChunks, threads: workers) { t, _ in
                     packB(g, p0: p0, kc: kc, j0: j0, cols: nc,
-                          slivers: (slivers * t / packers)..<(slivers * (t + 1) / packers), into: shared.value)
+                          slivers: (slivers * t / packChunks)..<(slivers * (t + 1) / packChunks), into: shared.value)
                 }
-                parallelFor(workers, threads: workers) { t in
+                dynamicFor(tasks, threads: workers) { t, worker in
                     let ti = t / tn, tj = t % tn
-                    let rowLo = min(g.m, ti * rowsPerWorker), rowHi = min(g.m, (ti + 1) * rowsPerWorker)
+                    let rowLo = min(g.m, rowTiles * ti / tm * gemmMR), rowHi = min(g.m, rowTiles * (ti + 1) / tm * gemmMR)
                     let sLo = slivers * tj / tn, sHi = slivers * (tj + 1) / tn
                     if rowLo >= rowHi || sLo >= sHi { return }
-                    let packedA = shared.value + kcMax * ncMax + t * (kcMax * mcMax + gemmPackSlack)
+                    let packedA = shared.value + kcMax * ncMax + worker * aStride
                     gemmComputePanel(g, rows: rowLo..<rowHi, j0: j0, cols: nc, slivers: sLo..<sHi, p0: p0, kc: kc,
                                      packedB: shared.value, packedA: packedA, mc: blocking.mc)
                 }

@@ -16,10 +16,12 @@ func packA(_ g: GemmOperands, i0: Int, rows: Int, p0: Int, kc: Int, into dst: Un
             // has `gemmPackSlack` floats of room after the last sliver).
             var p = 0
             if live == mr {
+                let r = i0 &+ r0
+                let rowPtr = (g.aRow(r), g.aRow(r &+ 1), g.aRow(r &+ 2), g.aRow(r &+ 3), g.aRow(r &+ 4), g.aRow(r &+ 5))
                 while p &+ 8 <= kc {
-                    let base = g.a + ((i0 &+ r0) &* g.lda &+ p0 &+ p)
-                    var t = (loadRow(base), loadRow(base + g.lda), loadRow(base + 2 &* g.lda), loadRow(base + 3 &* g.lda),
-                             loadRow(base + 4 &* g.lda), loadRow(base + 5 &* g.lda), SIMD8<Float>(), SIMD8<Float>())
+                    let q = p0 &+ p
+                    var t = (loadRow(rowPtr.0 + q), loadRow(rowPtr.1 + q), loadRow(rowPtr.2 + q), loadRow(rowPtr.3 + q),
+                             loadRow(rowPtr.4 + q), loadRow(rowPtr.5 + q), SIMD8<Float>(), SIMD8<Float>())
                     transpose8x8(&t)
                     let o = out + p &* mr
                     storeRow(o, t.0); storeRow(o + 6, t.1); storeRow(o + 12, t.2); storeRow(o + 18, t.3)
@@ -28,12 +30,12 @@ func packA(_ g: GemmOperands, i0: Int, rows: Int, p0: Int, kc: Int, into dst: Un
                 }
             }
             for r in 0..<live {
-                let src = g.a + ((i0 &+ r0 &+ r) &* g.lda &+ p0)
+                let src = g.aRow(i0 &+ r0 &+ r) + p0
                 for q in p..<kc { out[q &* mr &+ r] = src[q] }
             }
         } else {
             for p in 0..<kc {
-                let src = g.a + ((p0 &+ p) &* g.lda &+ i0 &+ r0)
+                let src = g.aRow(p0 &+ p) + (i0 &+ r0)
                 let o = out + p &* mr
                 for r in 0..<live { o[r] = src[r] }
             }
@@ -60,7 +62,7 @@ func packB(_ g: GemmOperands, p0: Int, kc: Int, j0: Int, cols: Int, slivers: Ran
         if g.transB == .noTranspose {
             if live == nr {
                 for p in 0..<kc {
-                    let src = UnsafeRawPointer(g.b + ((p0 &+ p) &* g.ldb &+ j0 &+ c0))
+                    let src = UnsafeRawPointer(g.bRow(p0 &+ p) + (j0 &+ c0))
                     let o = UnsafeMutableRawPointer(out + p &* nr)
                     o.storeBytes(of: src.loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
                     o.storeBytes(of: src.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self),
@@ -68,7 +70,7 @@ func packB(_ g: GemmOperands, p0: Int, kc: Int, j0: Int, cols: Int, slivers: Ran
                 }
             } else {
                 for p in 0..<kc {
-                    let src = g.b + ((p0 &+ p) &* g.ldb &+ j0 &+ c0)
+                    let src = g.bRow(p0 &+ p) + (j0 &+ c0)
                     let o = out + p &* nr
                     for j in 0..<live { o[j] = src[j] }
                     for j in live..<nr { o[j] = 0 }
@@ -80,10 +82,10 @@ func packB(_ g: GemmOperands, p0: Int, kc: Int, j0: Int, cols: Int, slivers: Ran
             if live == nr {
                 while p &+ 8 <= kc {
                     for half in 0..<2 {
-                        let base = g.b + ((j0 &+ c0 &+ 8 &* half) &* g.ldb &+ p0 &+ p)
-                        let l = g.ldb
-                        var t = (loadRow(base), loadRow(base + l), loadRow(base + 2 &* l), loadRow(base + 3 &* l),
-                                 loadRow(base + 4 &* l), loadRow(base + 5 &* l), loadRow(base + 6 &* l), loadRow(base + 7 &* l))
+                        let j = j0 &+ c0 &+ 8 &* half, q = p0 &+ p
+                        var t = (loadRow(g.bRow(j) + q), loadRow(g.bRow(j &+ 1) + q), loadRow(g.bRow(j &+ 2) + q),
+                                 loadRow(g.bRow(j &+ 3) + q), loadRow(g.bRow(j &+ 4) + q), loadRow(g.bRow(j &+ 5) + q),
+                                 loadRow(g.bRow(j &+ 6) + q), loadRow(g.bRow(j &+ 7) + q))
                         transpose8x8(&t)
                         let o = out + (p &* nr &+ 8 &* half)
                         storeRow(o, t.0); storeRow(o + 16, t.1); storeRow(o + 32, t.2); storeRow(o + 48, t.3)
@@ -93,7 +95,7 @@ func packB(_ g: GemmOperands, p0: Int, kc: Int, j0: Int, cols: Int, slivers: Ran
                 }
             }
             for j in 0..<live {
-                let src = g.b + ((j0 &+ c0 &+ j) &* g.ldb &+ p0)
+                let src = g.bRow(j0 &+ c0 &+ j) + p0
                 for q in p..<kc { out[q &* nr &+ j] = src[q] }
             }
             if live < nr {

@@ -7,9 +7,9 @@ func gemv(_ g: GemmOperands, threads: Int, minWork: Int = gemmMinWorkPerThread) 
     withUnsafeTemporaryAllocation(of: Float.self, capacity: g.transA == .noTranspose ? 0 : k) { tmp in
         let x: UnsafePointer<Float>
         if g.transA == .noTranspose {
-            x = g.a
+            x = g.aRow(0)
         } else {
-            for p in 0..<k { tmp[p] = g.a[p &* g.lda] }
+            for p in 0..<k { tmp[p] = g.aRow(p)[0] }
             x = UnsafePointer(tmp.baseAddress!)
         }
         let shared = UncheckedSendable(x)
@@ -22,7 +22,7 @@ func gemv(_ g: GemmOperands, threads: Int, minWork: Int = gemmMinWorkPerThread) 
                 gemvRowsOfB(g, x: shared.value, columns: lo..<hi)
             } else {
                 for j in lo..<hi {
-                    let dot = dotProduct(shared.value, g.b + j &* g.ldb, k)
+                    let dot = dotProduct(shared.value, g.bRow(j), k)
                     gemvStore(g, j, dot)
                 }
             }
@@ -44,7 +44,7 @@ func gemvRowsOfB(_ g: GemmOperands, x: UnsafePointer<Float>, columns: Range<Int>
                    SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
         for p in 0..<g.k {
             let xp = SIMD8<Float>(repeating: x[p])
-            let row = UnsafeRawPointer(g.b + (p &* g.ldb &+ j0))
+            let row = UnsafeRawPointer(g.bRow(p) + j0)
             acc.0 = acc.0.addingProduct(xp, row.loadUnaligned(as: SIMD8<Float>.self))
             acc.1 = acc.1.addingProduct(xp, row.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
             acc.2 = acc.2.addingProduct(xp, row.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
@@ -63,7 +63,7 @@ func gemvRowsOfB(_ g: GemmOperands, x: UnsafePointer<Float>, columns: Range<Int>
     // Tail columns: one at a time down the rows, same order of summation over p.
     for j in j0..<columns.upperBound {
         var s: Float = 0
-        for p in 0..<g.k { s = s.addingProduct(x[p], g.b[p &* g.ldb &+ j]) }
+        for p in 0..<g.k { s = s.addingProduct(x[p], g.bRow(p)[j]) }
         gemvStore(g, j, s)
     }
 }

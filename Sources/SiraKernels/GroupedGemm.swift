@@ -1,5 +1,11 @@
 /// One expert's GEMM inside a grouped call: `C = alpha * op(A) * op(B) + beta * C` with its own
 /// shapes and pointers (same conventions as `sgemm`). `m`, `n` or `k` may be 0.
+///
+/// `aRows` / `bRows` read a matrix's stored rows through an index table: stored row `r` of A is
+/// `a + aRows[r] * lda` (B likewise), so an expert's scattered token rows are packed straight from
+/// the token matrix, with no gathered copy. Stored rows run along op(A)'s rows when A is not
+/// transposed (`aRows` has m entries) and along k when it is (k entries); for B along k when not
+/// transposed, along n when transposed. Indices must be non-negative and address valid rows.
 public struct SgemmProblem: @unchecked Sendable {
     public var m: Int
     public var n: Int
@@ -10,11 +16,14 @@ public struct SgemmProblem: @unchecked Sendable {
     public var ldb: Int
     public var c: UnsafeMutablePointer<Float>
     public var ldc: Int
+    public var aRows: UnsafePointer<Int32>?
+    public var bRows: UnsafePointer<Int32>?
 
     public init(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                c: UnsafeMutablePointer<Float>, ldc: Int) {
+                c: UnsafeMutablePointer<Float>, ldc: Int, aRows: UnsafePointer<Int32>? = nil, bRows: UnsafePointer<Int32>? = nil) {
         self.m = m; self.n = n; self.k = k
         self.a = a; self.lda = lda; self.b = b; self.ldb = ldb; self.c = c; self.ldc = ldc
+        self.aRows = aRows; self.bRows = bRows
     }
 }
 
@@ -30,7 +39,8 @@ public func sgemmGrouped(_ transA: Transpose, _ transB: Transpose, problems: [Sg
         precondition(p.ldb >= max(1, transB == .noTranspose ? p.n : p.k), "sgemmGrouped: ldb too small")
         precondition(p.ldc >= max(1, p.n), "sgemmGrouped: ldc too small")
         return GemmOperands(transA: transA, transB: transB, m: p.m, n: p.n, k: p.k, alpha: alpha,
-                            a: p.a, lda: p.lda, b: p.b, ldb: p.ldb, beta: beta, c: p.c, ldc: p.ldc)
+                            a: p.a, lda: p.lda, b: p.b, ldb: p.ldb, beta: beta, c: p.c, ldc: p.ldc,
+                            aRows: p.aRows, bRows: p.bRows)
     }
     groupedGemmDispatch(operands, threads: KernelThreads.resolve(threads))
 }
@@ -61,11 +71,12 @@ public func sgemmGrouped(_ transB: Transpose, rowCounts: [Int], n: Int, k: Int,
     sgemmGrouped(.noTranspose, transB, problems: problems, alpha: alpha, beta: beta, threads: threads)
 }
 
-/// Splits the grouped work over threads by cost: each problem is cut into row tiles (6 rows on
-/// the blocked path, 8 on the narrow path; a problem whose C has one row or at most 8 rows stays
-/// whole), tiles are laid end to end, and thread `t` takes the tiles whose cumulative
-/// multiply-add count falls in its `1/threads` share. Each thread runs the single-threaded kernel
-/// of the problem's own path on its row ranges, so results equal a plain `sgemm` of each problem.
+/// Splits the grouped work by cost: each problem is cut into row tiles (6 rows on the blocked
+/// path, 8 on the narrow path; a problem whose C has one row or at most 8 rows stays whole),
+/// tiles are laid end to end, and chunk `t` of `4 * threads` takes the tiles whose cumulative
+/// multiply-add count falls in its share; the threads claim chunks as they finish. Each chunk
+/// runs the single-threaded kernel of the problem's own path on its row ranges, so results
+/// equal a plain `sgemm` of each problem.
 func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: GemmBlocking = .zen3,
                          minWork: Int = gemmMinWorkPerThread) {
     var live: [GemmOperands] = []
@@ -88,9 +99,9 @@ func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: Gem
     // A tile's cost: its multiply-adds, plus a fixed overhead so empty-ish tiles are not free.
     let tileCost = zip(live, tileRows).map { Double(min($0.m, $1)) * Double($0.n) * Double($0.k) + 4096 }
     let total = zip(tiles, tileCost).reduce(0.0) { $0 + Double($1.0) * $1.1 }
-    let chunks = max(1, min(threads, tiles.reduce(0, +), Int(min(total / Double(max(minWork, 1)), 1048576.0))))
+    let chunks = max(1, min(threads > 1 ? threads * 4 : 1, tiles.reduce(0, +), Int(min(total / Double(max(minWork, 1)), 1048576.0))))
     let shared = UncheckedSendable(live)
-    parallelFor(chunks, threads: chunks) { t in
+    dynamicFor(chunks, threads: threads) { t, _ in
         let live = shared.value
         let lo = total * Double(t) / Double(chunks), hi = total * Double(t + 1) / Double(chunks)
         var start = 0.0

@@ -40,3 +40,36 @@ struct UncheckedSendable<T>: @unchecked Sendable {
     let value: T
     init(_ value: T) { self.value = value }
 }
+
+/// Runs `body(task, worker)` for every `task` in `0..<tasks` on `threads` workers that each take
+/// the next unclaimed task until none is left. Balances itself when a worker is slowed (another
+/// process preempting it, an expert with more rows); `worker` (in `0..<threads`) indexes
+/// per-worker scratch. Inline on the caller when `threads <= 1`.
+func dynamicFor(_ tasks: Int, threads: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+    if tasks <= 0 { return }
+    let workers = min(threads, tasks)
+    if workers <= 1 {
+        for t in 0..<tasks { body(t, 0) }
+        return
+    }
+    let counter = TaskCounter()
+    parallelFor(workers, threads: workers) { worker in
+        while true {
+            let t = counter.next()
+            if t >= tasks { return }
+            body(t, worker)
+        }
+    }
+}
+
+/// A shared "next task" index.
+final class TaskCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        value += 1
+        return value - 1
+    }
+}

@@ -32,12 +32,16 @@ struct BenchTrainCommand: ParsableCommand {
         let dim = 576
         let layer = TrainingBenchmark.layers(tokens: layerTokens, dim: dim, repeats: 7, threads: threads)
         let lora = layer.results.first { $0.variant == "lora-r8" }
-        print("\nOne adapted projection \(layerTokens)×\(dim) → \(dim), forward + backward (median of 7):")
-        print(pad("variant", 16) + pad("layer ms", 10) + pad("adapter ms", 12) + pad("layer/LoRA", 12) + pad("adapter/LoRA", 14) + "expert rows")
-        print(pad("base only", 16) + pad(ms(layer.baseSeconds), 10))
+        print("\nOne adapted projection \(layerTokens)×\(dim) → \(dim), forward + backward (median of 7);")
+        print("wall clock, then process CPU time (all threads; not inflated when other processes hold the cores):")
+        print(pad("variant", 16) + pad("layer ms", 10) + pad("adapter ms", 12) + pad("layer/LoRA", 12) + pad("adapter/LoRA", 14)
+              + pad("cpu layer ms", 14) + pad("cpu adapter", 13) + pad("layer/LoRA", 12) + pad("adapter/LoRA", 14) + "expert rows")
+        print(pad("base only", 16) + pad(ms(layer.baseSeconds), 10) + String(repeating: " ", count: 38) + ms(layer.baseCPUSeconds))
         for r in layer.results {
             print(pad(r.variant, 16) + pad(ms(r.layerSeconds), 10) + pad(ms(r.adapterSeconds), 12)
                   + pad(ratio(r.layerSeconds, lora?.layerSeconds), 12) + pad(ratio(r.adapterSeconds, lora?.adapterSeconds), 14)
+                  + pad(ms(r.layerCPUSeconds), 14) + pad(ms(r.adapterCPUSeconds), 13)
+                  + pad(ratio(r.layerCPUSeconds, lora?.layerCPUSeconds), 12) + pad(ratio(r.adapterCPUSeconds, lora?.adapterCPUSeconds), 14)
                   + (r.expertRows.map(String.init) ?? "-"))
         }
 
@@ -71,13 +75,15 @@ struct BenchTrainCommand: ParsableCommand {
                 var layerTokens: Int
                 var layerDim: Int
                 var layerBaseSeconds: Double
+                var layerBaseCPUSeconds: Double
                 var layers: [TrainingBenchmark.LayerResult]
                 var steps: [TrainingBenchmark.StepResult]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let report = Report(threads: threads, gemmPeakFLOPS: peak, layerTokens: layerTokens, layerDim: dim,
-                                layerBaseSeconds: layer.baseSeconds, layers: layer.results, steps: steps)
+                                layerBaseSeconds: layer.baseSeconds, layerBaseCPUSeconds: layer.baseCPUSeconds,
+                                layers: layer.results, steps: steps)
             try AtomicFile.write(Array(try encoder.encode(report)), to: URL(fileURLWithPath: json))
             print("\nwrote \(json)")
         }

@@ -44,6 +44,19 @@ enum TrainingBenchmark {
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     }
 
+    /// Process CPU seconds (all threads) spent in `body`: unlike wall time, not inflated while
+    /// other processes on a shared machine hold the cores.
+    static func cpuSeconds(_ body: () -> Void) -> Double {
+        func now() -> Double {
+            var ts = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+            return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        }
+        let start = now()
+        body()
+        return now() - start
+    }
+
     /// Best-of-`repeats` fp32 GEMM rate (FLOP/s) for a square `n` NN product on `threads` threads.
     static func gemmPeak(n: Int = 1024, threads: Int, repeats: Int = 5) -> Double {
         let a = Tensor(shape: [n, n]), b = Tensor(shape: [n, n]), c = Tensor(shape: [n, n])
@@ -78,13 +91,16 @@ enum TrainingBenchmark {
         var layerSeconds: Double
         /// The adapter's own forward + backward, seconds (median).
         var adapterSeconds: Double
+        /// The same two figures in process CPU seconds (median; all threads).
+        var layerCPUSeconds: Double
+        var adapterCPUSeconds: Double
         /// Rows the expert GEMMs processed (SiRA), per forward.
         var expertRows: Int?
     }
 
     /// Times a `[tokens, dim] → [tokens, dim]` projection with each adapter variant, forward and
     /// backward, the way the model calls it. The base projection alone is `baseSeconds`.
-    static func layers(tokens: Int, dim: Int, repeats: Int, threads: Int) -> (baseSeconds: Double, results: [LayerResult]) {
+    static func layers(tokens: Int, dim: Int, repeats: Int, threads: Int) -> (baseSeconds: Double, baseCPUSeconds: Double, results: [LayerResult]) {
         var rng = Xoshiro256(seed: 1)
         let x = Tensor(shape: [tokens, dim]), dy = Tensor(shape: [tokens, dim]), w0 = Tensor(shape: [dim, dim])
         let y = Tensor(shape: [tokens, dim]), dx = Tensor(shape: [tokens, dim])
@@ -98,6 +114,7 @@ enum TrainingBenchmark {
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
         base()
         let baseTime = median((0..<repeats).map { _ in seconds(base) })
+        let baseCPU = median((0..<repeats).map { _ in cpuSeconds(base) })
         var results: [LayerResult] = []
         for (name, config) in variants {
             guard let set = try? AdapterSet(config: config, seed: 2) else { continue }
@@ -110,10 +127,13 @@ enum TrainingBenchmark {
             run()
             let adapterTime = median((0..<repeats).map { _ in seconds(run) })
             let layerTime = median((0..<repeats).map { _ in seconds { base(); run() } })
+            let adapterCPU = median((0..<repeats).map { _ in cpuSeconds(run) })
+            let layerCPU = median((0..<repeats).map { _ in cpuSeconds { base(); run() } })
             results.append(LayerResult(variant: name, layerSeconds: layerTime, adapterSeconds: adapterTime,
+                                       layerCPUSeconds: layerCPU, adapterCPUSeconds: adapterCPU,
                                        expertRows: (adapter as? SiraAdapter)?.rowsComputed))
         }
-        return (baseTime, results)
+        return (baseTime, baseCPU, results)
     }
 
     // MARK: - whole training steps

@@ -9,9 +9,11 @@ import Foundation
 /// the rest dropped; in training each granted gate is zeroed with probability `expertDropout` and
 /// survivors scaled by `1/(1-p)`; `y += Σ_granted gate · s · B_e A_e x`.
 ///
-/// Compute is sparse: each expert gathers its granted rows, runs its two small GEMMs on those rows
-/// only and scatter-adds the gated result, so the cost follows k, not E (`rowsComputed` counts the
-/// rows). Rows whose gate was zeroed by dropout are not computed (they contribute nothing, and
+/// Compute is sparse: each expert runs its down-projection on its granted rows only, read in place
+/// through the row-index tables of the grouped GEMM (no gathered copy), and the up-projection is
+/// fused with the gated combine (`expertCombineAdd`: each token's row of y gets its experts'
+/// outputs, no `[rows × out]` intermediate), so the cost follows k, not E (`rowsComputed` counts
+/// the rows). Rows whose gate was zeroed by dropout are not computed (they contribute nothing, and
 /// their gate gradient is zero).
 ///
 /// Auxiliary losses: load balancing `E Σ_e f_e P_e` (f_e: fraction of tokens whose first choice is
@@ -55,6 +57,8 @@ public final class SiraAdapter: ProjectionAdapter {
     private var rowOffsets: [Int] = []
     private var rowAssignment: [Int32] = []
     private var rowToken: [Int32] = []
+    /// Per assignment `t·k + j`, its computed row, or -1 (dropped, or zeroed by dropout).
+    private var slotRow: [Int32] = []
     /// `s · gate · keep` per computed row.
     private var rowWeight: [Float] = []
     /// First-choice fraction per expert (constant in backward).
@@ -142,38 +146,41 @@ public final class SiraAdapter: ProjectionAdapter {
         rowAssignment.removeAll(keepingCapacity: true)
         rowToken.removeAll(keepingCapacity: true)
         rowWeight.removeAll(keepingCapacity: true)
+        slotRow = [Int32](repeating: -1, count: T * k)
         for e in 0..<E {
             for i in plan.offsets[e]..<plan.offsets[e + 1] {
                 let a = Int(plan.ids[i])
                 if keep[a] == 0 { continue }
+                slotRow[a] = Int32(rowAssignment.count)
                 rowAssignment.append(Int32(a))
                 rowToken.append(Int32(a / k))
                 rowWeight.append(scaling * gates[a] * keep[a])
             }
             rowOffsets.append(rowAssignment.count)
         }
-        // 5. Sparse expert compute: gather, two GEMMs, weighted scatter-add.
+        // 5. Sparse expert compute: h_e = x[rows_e] A_eᵀ read in place, then the gated combine
+        //    y[t] += Σ_j w · h B_eᵀ fused with the up-projection.
         let rows = rowAssignment.count
-        let xg = workspace.a.reserve(rows * inFeatures), o = workspace.b.reserve(rows * outFeatures)
         let h = hidden.reserve(rows * rank)
         rowToken.withUnsafeBufferPointer { tok in
-            gatherRows(source: x, indices: tok.baseAddress!, count: rows, dim: inFeatures, destination: xg)
-        }
-        let down = expertProblems { e, start, n in
-            .init(m: n, n: rank, k: inFeatures, a: xg + start * inFeatures, lda: inFeatures,
-                  b: expertA[e].value.pointer, ldb: inFeatures, c: h + start * rank, ldc: rank)
-        }
-        rowsComputed = down.reduce(0) { $0 + $1.m }
-        sgemmGrouped(.noTranspose, .transpose, problems: down, alpha: 1, beta: 0)
-        sgemmGrouped(.noTranspose, .transpose, problems: expertProblems { e, start, n in
-            .init(m: n, n: outFeatures, k: rank, a: h + start * rank, lda: rank,
-                  b: expertB[e].value.pointer, ldb: rank, c: o + start * outFeatures, ldc: outFeatures)
-        }, alpha: 1, beta: 0)
-        rowToken.withUnsafeBufferPointer { tok in
-            rowWeight.withUnsafeBufferPointer { w in
-                scatterAddRows(source: o, indices: tok.baseAddress!, weights: w.baseAddress!, count: rows, dim: outFeatures, destination: y)
+            let down = expertProblems { e, start, n in
+                .init(m: n, n: rank, k: inFeatures, a: x, lda: inFeatures,
+                      b: expertA[e].value.pointer, ldb: inFeatures, c: h + start * rank, ldc: rank,
+                      aRows: tok.baseAddress! + start)
             }
+            rowsComputed = down.reduce(0) { $0 + $1.m }
+            sgemmGrouped(.noTranspose, .transpose, problems: down, alpha: 1, beta: 0)
         }
+        if T > 0 { slotRow.withUnsafeBufferPointer { slots in
+            choices.withUnsafeBufferPointer { experts in
+                rowWeight.withUnsafeBufferPointer { w in
+                    expertCombineAdd(tokens: T, slots: k, slotRows: slots.baseAddress!, slotExperts: experts.baseAddress!,
+                                     h: h, ldh: rank, rank: rank, rowScale: w.baseAddress,
+                                     .transpose, weights: expertB.map { UnsafePointer($0.value.pointer) }, ldw: rank,
+                                     n: outFeatures, y: y, ldy: outFeatures)
+                }
+            }
+        } }
         // 6. Auxiliary losses and statistics.
         firstChoiceFraction = [Float](repeating: 0, count: E)
         var meanProb = [Double](repeating: 0, count: E)
@@ -209,17 +216,15 @@ public final class SiraAdapter: ProjectionAdapter {
         // Gradient w.r.t. each assignment's gate, from the rows that were computed.
         var dGate = [Float](repeating: 0, count: T * k)
         let rows = rowAssignment.count
-        let dyg = workspace.b.reserve(rows * outFeatures), xg = workspace.a.reserve(rows * inFeatures)
         let g = workspace.c.reserve(rows * rank), hw = workspace.d.reserve(rows * rank)
-        rowToken.withUnsafeBufferPointer { tok in
-            gatherRows(source: dy, indices: tok.baseAddress!, count: rows, dim: outFeatures, destination: dyg)
-            gatherRows(source: x, indices: tok.baseAddress!, count: rows, dim: inFeatures, destination: xg)
-        }
+        // The token rows of dy and x each expert needs are read in place through the row tables.
         // G = dy_e B_e  [rows, r]
-        sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
-            .init(m: n, n: rank, k: outFeatures, a: dyg + start * outFeatures, lda: outFeatures,
-                  b: expertB[e].value.pointer, ldb: rank, c: g + start * rank, ldc: rank)
-        }, alpha: 1, beta: 0)
+        rowToken.withUnsafeBufferPointer { tok in
+            sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
+                .init(m: n, n: rank, k: outFeatures, a: dy, lda: outFeatures,
+                      b: expertB[e].value.pointer, ldb: rank, c: g + start * rank, ldc: rank, aRows: tok.baseAddress! + start)
+            }, alpha: 1, beta: 0)
+        }
         // dgate = s · keep · <G, h>; then hw = w h and dh = w G (w = s · gate · keep).
         for i in 0..<rows {
             let w = rowWeight[i], a = Int(rowAssignment[i])
@@ -232,26 +237,29 @@ public final class SiraAdapter: ProjectionAdapter {
             }
             dGate[a] = scaling * dot * keep[a]
         }
-        // dB_e += dy_eᵀ (w h)
-        sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
-            guard let grad = expertB[e].grad else { return nil }
-            return .init(m: outFeatures, n: rank, k: n, a: dyg + start * outFeatures, lda: outFeatures,
-                         b: hw + start * rank, ldb: rank, c: grad.pointer, ldc: rank)
-        }, alpha: 1, beta: 1)
-        // dA_e += dhᵀ x_e
-        sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
-            guard let grad = expertA[e].grad else { return nil }
-            return .init(m: rank, n: inFeatures, k: n, a: g + start * rank, lda: rank,
-                         b: xg + start * inFeatures, ldb: inFeatures, c: grad.pointer, ldc: inFeatures)
-        }, alpha: 1, beta: 1)
-        // dx_e = dh A_e (over the gathered x, no longer needed), scattered back.
-        sgemmGrouped(.noTranspose, .noTranspose, problems: expertProblems { e, start, n in
-            .init(m: n, n: inFeatures, k: rank, a: g + start * rank, lda: rank,
-                  b: expertA[e].value.pointer, ldb: inFeatures, c: xg + start * inFeatures, ldc: inFeatures)
-        }, alpha: 1, beta: 0)
         rowToken.withUnsafeBufferPointer { tok in
-            scatterAddRows(source: xg, indices: tok.baseAddress!, weights: nil, count: rows, dim: inFeatures, destination: dx)
+            // dB_e += dy_eᵀ (w h)
+            sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
+                guard let grad = expertB[e].grad else { return nil }
+                return .init(m: outFeatures, n: rank, k: n, a: dy, lda: outFeatures,
+                             b: hw + start * rank, ldb: rank, c: grad.pointer, ldc: rank, aRows: tok.baseAddress! + start)
+            }, alpha: 1, beta: 1)
+            // dA_e += dhᵀ x_e
+            sgemmGrouped(.transpose, .noTranspose, problems: expertProblems { e, start, n in
+                guard let grad = expertA[e].grad else { return nil }
+                return .init(m: rank, n: inFeatures, k: n, a: g + start * rank, lda: rank,
+                             b: x, ldb: inFeatures, c: grad.pointer, ldc: inFeatures, bRows: tok.baseAddress! + start)
+            }, alpha: 1, beta: 1)
         }
+        // dx[t] += Σ_j dh A_e, the combine fused with the expert GEMM.
+        if T > 0 { slotRow.withUnsafeBufferPointer { slots in
+            choices.withUnsafeBufferPointer { experts in
+                expertCombineAdd(tokens: T, slots: k, slotRows: slots.baseAddress!, slotExperts: experts.baseAddress!,
+                                 h: g, ldh: rank, rank: rank, rowScale: nil,
+                                 .noTranspose, weights: expertA.map { UnsafePointer($0.value.pointer) }, ldw: inFeatures,
+                                 n: inFeatures, y: dx, ldy: inFeatures)
+            }
+        } }
         // Router: gate gradients through renormalisation, plus the auxiliary losses, then softmax.
         let dz = routerGrad.reserve(T * E)
         dz.update(repeating: 0, count: T * E)

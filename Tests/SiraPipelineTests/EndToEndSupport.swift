@@ -15,7 +15,7 @@ final class TinyPipeline: @unchecked Sendable {
 
     /// `variants`: the `adapters:` entries (none when empty); `compare`: a `compare:` value.
     init(trainSteps: Int = 6, saveEvery: Int = 2, jobs: Int = 2, variants: String = "lora: {r: 2}\n  sira: {r: 2, num_experts: 3, top_k: 2}\n  multitask: {from: sira}",
-         compare: String? = nil) throws {
+         compare: String? = nil, trainExtra: String = "") throws {
         var add = ""
         for i in 0 ..< 30 { add += "{\"prompt\": \"\(i)+\(i % 7)=\", \"completion\": \"\(i + i % 7)\"}\n" }
         try tw.write(add, to: "data/src/add.jsonl")
@@ -35,7 +35,7 @@ final class TinyPipeline: @unchecked Sendable {
         base: {builtin: {layers: 1, hidden: 16, heads: 2, kv_heads: 1, pretrain_steps: 4, batch: 2, seq_len: 16, corpus: [corpus]}}
         \(variants.isEmpty ? "" : "adapters:\n  " + variants)
         \(compare.map { "compare: " + $0 } ?? "")
-        train: {steps: \(trainSteps), batch: 2, seq_len: 16, warmup: 1, save_every: \(saveEvery)}
+        train: {steps: \(trainSteps), batch: 2, seq_len: 16, warmup: 1, save_every: \(saveEvery)\(trainExtra)}
         evaluate: {max_new_tokens: 4, max_examples: 3}
         retries: 0
         jobs: \(jobs)

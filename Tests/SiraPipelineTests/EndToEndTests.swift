@@ -106,7 +106,8 @@ import Testing
     /// the report, the parameter-matched LoRA as large as SiRA, and the bundle reproducing the
     /// chosen replicas' metrics.
     @Test func theComparisonRunsEveryArmPerSeedAndSaysWhoWins() throws {
-        let p = try TinyPipeline(variants: "", compare: "{seeds: [0, 1], arms: [lora, lora-wide, sira, multitask], sira: {r: 2, lora_alpha: 4, num_experts: 3, top_k: 2}}")
+        let p = try TinyPipeline(variants: "", compare: "{seeds: [0, 1], arms: [lora, lora-wide, sira, multitask], sira: {r: 2, lora_alpha: 4, num_experts: 3, top_k: 2}}",
+                                 trainExtra: ", eval_every: 4")
         let result = try p.run()
         #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
         let store = try RunStore(path: p.workspace.databaseURL.path)
@@ -144,6 +145,19 @@ import Testing
 
         try p.expectBundleReproducesEvaluation(run: run.id, store: store, maxExamples: 3, maxNewTokens: 4)
 
+        // The eval-loss curve during training (every 4 steps and at the last, step 6) ends where
+        // the evaluate stage measured the trained adapter: the same examples, the same weights.
+        let stored = try store.metrics(run: run.id)
+        func evalLoss(_ task: String, _ variant: String) -> Double? {
+            stored.first { $0.task == task && $0.variant == variant && $0.key == "eval.loss" }?.value
+        }
+        let curve = try store.metricSeries(run: run.id, key: "train.eval_loss", task: "rev", variant: "sira~s1")
+        #expect(curve.compactMap(\.step) == [4, 6])
+        #expect(curve.last?.value == evalLoss("rev", "sira~s1"))
+        // A multitask adapter draws one curve per task.
+        let perTask = try store.metricSeries(run: run.id, key: "train.eval_loss.add", variant: "multitask~s0")
+        #expect(perTask.compactMap(\.step) == [4, 6] && perTask.last?.value == evalLoss("add", "multitask~s0"))
+
         let show = try p.cli(["show", String(run.id)]).wait()
         #expect(show.status == 0)
         #expect(show.stdout.contains("comparison (★") && show.stdout.contains("- add: ") && show.stdout.contains("lora-wide"))
@@ -151,6 +165,7 @@ import Testing
         #expect(report.status == 0, "\(report.stderr)")
         let html = try String(contentsOf: p.root.appendingPathComponent("r.html"), encoding: .utf8)
         #expect(html.contains("lora-wide") && html.contains("★") && html.contains("(2 seeds)"))
+        #expect(html.contains("Trainable adapter parameters: ") && html.contains("lora 432 · lora-wide 1728 · sira 1632"))
     }
 
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {

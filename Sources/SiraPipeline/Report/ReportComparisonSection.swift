@@ -51,7 +51,12 @@ extension RunReport {
             }
             out += "</tbody>\n</table>\n"
         }
-        return out + "</div>\n"
+        out += "</div>\n"
+        let sized = comparison.variants.compactMap { v in data.parameters[v].map { (v, $0) } }
+        if !sized.isEmpty {
+            out += "<p class=\"note\">Trainable adapter parameters: " + sized.map { "\(HTML.escape($0.0)) \(MetricFormat.number($0.1))" }.joined(separator: " · ") + ".</p>\n"
+        }
+        return out
     }
 
     /// The contenders with the best mean for one metric (several on an exact tie).

@@ -70,6 +70,8 @@ public struct ReportData: Sendable {
     public var architectures: [String: String]
     public var series: [ReportSeries]
     public var routers: [ReportRouter]
+    /// Trainable adapter weights per variant (seed suffix removed), where training recorded them.
+    public var parameters: [String: Double] = [:]
     public var generatedAt: Date
 
     public var comparison: Comparison { Comparison(results: evaluations, architectures: architectures) }
@@ -100,7 +102,8 @@ public struct ReportData: Sendable {
         return ReportData(
             detail: detail, previous: previous,
             evaluations: evaluations(detail.finalMetrics), previousEvaluations: previous.map { evaluations($0.finalMetrics) } ?? [],
-            architectures: architectures, series: series, routers: routers(detail.finalMetrics), generatedAt: now
+            architectures: architectures, series: series, routers: routers(detail.finalMetrics), parameters: Comparison.adapterParameters(detail.finalMetrics),
+            generatedAt: now
         )
     }
 

@@ -10,10 +10,12 @@
 /// `ldw`, e.g. a LoRA A `[r, in]`; `.transpose`: stored `n × rank`, e.g. a LoRA B `[out, r]`).
 ///
 /// This replaces "per-expert `h_e · W_e` into a `[rows × n]` buffer, then a weighted scatter-add":
-/// each row of y is read and written once and no `rows × n` intermediate exists. The rank is
-/// small (a LoRA rank), so the per-expert weights are packed once (`experts × rank × n` floats)
-/// and stay in cache. Tokens are split over threads, each row of y has one writer and sums its
-/// slots in slot order, so results do not depend on the thread count.
+/// no `rows × n` intermediate exists. The rank is small (a LoRA rank), so the per-expert weights
+/// are packed once (`experts × rank × n` floats). Tokens go in blocks of `combineTokenBlock`
+/// (their rows of y stay in cache); within a block the contributions go expert by expert, four
+/// tokens at a time, so one expert's packed weights serve four rows from L1. Each element of y
+/// adds its contributions in ascending expert order (slot order for repeats), each as a
+/// `rank`-step FMA chain, whatever the blocking: results do not depend on the thread count.
 public func expertCombineAdd(tokens: Int, slots: Int, slotRows: UnsafePointer<Int32>, slotExperts: UnsafePointer<Int32>,
                              h: UnsafePointer<Float>, ldh: Int, rank: Int, rowScale: UnsafePointer<Float>?,
                              _ transW: Transpose, weights: [UnsafePointer<Float>], ldw: Int,
@@ -41,29 +43,136 @@ public func expertCombineAdd(tokens: Int, slots: Int, slotRows: UnsafePointer<In
                 for j in n..<np { dst[j] = 0 }
             }
         }
-        let shared = UncheckedSendable((UnsafePointer(packed), slotRows, slotExperts, h, rowScale, y))
-        let work = slots * rank * n
-        parallelRanges(tokens, minimum: max(1, (1 << 18) / max(work, 1)), threads: threads) { range in
-            let (packed, slotRows, slotExperts, h, rowScale, y) = shared.value
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: slots * rank) { scaled in
-                withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: slots) { slotWeights in
-                    let hs = scaled.baseAddress!, ws = slotWeights.baseAddress!
-                    for t in range {
-                        var live = 0
-                        for j in 0..<slots {
-                            let row = Int(slotRows[t &* slots &+ j])
-                            if row < 0 { continue }
-                            let s = rowScale?[row] ?? 1, hr = h + row &* ldh, out = hs + live &* rank
-                            for q in 0..<rank { out[q] = s * hr[q] }
-                            ws[live] = packed + Int(slotExperts[t &* slots &+ j]) &* rank &* np
-                            live &+= 1
+        let combine = CombineBlocks(slots: slots, slotRows: slotRows, slotExperts: slotExperts, h: h, ldh: ldh, rank: rank,
+                                    rowScale: rowScale, packed: UnsafePointer(packed), np: np, experts: experts, n: n,
+                                    y: y, ldy: ldy)
+        let blocks = (tokens + combineTokenBlock - 1) / combineTokenBlock
+        let useful = max(1, min(KernelThreads.resolve(threads), tokens * slots * rank * n / (1 << 18)))
+        let chunks = useful > 1 ? min(blocks, useful * 4) : 1
+        dynamicFor(chunks, threads: useful) { c, _ in
+            for b in (blocks * c / chunks)..<(blocks * (c + 1) / chunks) {
+                combine.run(b * combineTokenBlock..<min(tokens, (b + 1) * combineTokenBlock))
+            }
+        }
+    }
+}
+
+/// Tokens per block of `expertCombineAdd` (their rows of y, 64 x 576 floats = 147 KB, stay in L2).
+let combineTokenBlock = 64
+
+/// One `expertCombineAdd` call's operands, shared by the threads.
+private struct CombineBlocks: @unchecked Sendable {
+    let slots: Int, slotRows: UnsafePointer<Int32>, slotExperts: UnsafePointer<Int32>
+    let h: UnsafePointer<Float>, ldh: Int, rank: Int, rowScale: UnsafePointer<Float>?
+    let packed: UnsafePointer<Float>, np: Int, experts: Int, n: Int
+    let y: UnsafeMutablePointer<Float>, ldy: Int
+
+    /// The tokens `range` (one block): their computed slots sorted by expert (a stable counting
+    /// sort, so by token then slot within an expert), then each expert's entries four at a time.
+    func run(_ range: Range<Int>) {
+        let count = range.count &* slots
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: experts &+ 1) { startsBuffer in
+        withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { sortedBuffer in
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: 4 &* rank) { scaledBuffer in
+            let starts = startsBuffer.baseAddress!, sorted = sortedBuffer.baseAddress!, hs = scaledBuffer.baseAddress!
+            for e in 0...experts { starts[e] = 0 }
+            let first = range.lowerBound &* slots
+            for s in first..<(first &+ count) where slotRows[s] >= 0 { starts[Int(slotExperts[s]) &+ 1] &+= 1 }
+            for e in 0..<experts { starts[e &+ 1] &+= starts[e] }
+            // `sorted` holds slot ids; `starts[e]` advances to the end of e's entries while filling.
+            for s in first..<(first &+ count) where slotRows[s] >= 0 {
+                let e = Int(slotExperts[s])
+                sorted[Int(starts[e])] = Int32(s)
+                starts[e] &+= 1
+            }
+            var lo = 0
+            for e in 0..<experts {
+                let hi = Int(starts[e])
+                let w = packed + e &* rank &* np
+                var i = lo
+                while i < hi {
+                    // Four entries of distinct tokens (a token's repeats of one expert are adjacent).
+                    if i &+ 4 <= hi && distinctTokens(sorted + i) {
+                        for r in 0..<4 { scale(slot: Int(sorted[i &+ r]), into: hs + r &* rank) }
+                        let t0 = Int(sorted[i]) / slots, t1 = Int(sorted[i &+ 1]) / slots
+                        let t2 = Int(sorted[i &+ 2]) / slots, t3 = Int(sorted[i &+ 3]) / slots
+                        combineFourRows(y + t0 &* ldy, y + t1 &* ldy, y + t2 &* ldy, y + t3 &* ldy,
+                                        n: n, np: np, rank: rank, hs: hs, w: w)
+                        i &+= 4
+                    } else {
+                        scale(slot: Int(sorted[i]), into: hs)
+                        withUnsafePointer(to: w) { ws in
+                            combineRow(y + (Int(sorted[i]) / slots) &* ldy, n: n, np: np, rank: rank, live: 1, hs: hs, ws: ws)
                         }
-                        if live > 0 {
-                            combineRow(y + t &* ldy, n: n, np: np, rank: rank, live: live, hs: hs, ws: ws)
-                        }
+                        i &+= 1
                     }
                 }
+                lo = hi
             }
+        } } }
+    }
+
+    @inline(__always)
+    private func distinctTokens(_ s: UnsafePointer<Int32>) -> Bool {
+        let t0 = Int(s[0]) / slots, t1 = Int(s[1]) / slots, t2 = Int(s[2]) / slots, t3 = Int(s[3]) / slots
+        return t0 != t1 && t1 != t2 && t2 != t3
+    }
+
+    /// `out[0..<rank] = rowScale[row] * h[row, 0..<rank]` for the slot's row.
+    @inline(__always)
+    private func scale(slot: Int, into out: UnsafeMutablePointer<Float>) {
+        let row = Int(slotRows[slot])
+        let s = rowScale?[row] ?? 1, hr = h + row &* ldh
+        for q in 0..<rank { out[q] = s * hr[q] }
+    }
+}
+
+/// Four rows of y (distinct) `+= hs[r*rank + q] * w[q*np + 0..<n]`, 16 columns at a time, with
+/// the same per-element arithmetic as `combineRow`.
+@inline(__always)
+private func combineFourRows(_ y0: UnsafeMutablePointer<Float>, _ y1: UnsafeMutablePointer<Float>,
+                             _ y2: UnsafeMutablePointer<Float>, _ y3: UnsafeMutablePointer<Float>,
+                             n: Int, np: Int, rank: Int, hs: UnsafePointer<Float>, w: UnsafePointer<Float>) {
+    let r0 = UnsafeMutableRawPointer(y0), r1 = UnsafeMutableRawPointer(y1)
+    let r2 = UnsafeMutableRawPointer(y2), r3 = UnsafeMutableRawPointer(y3)
+    let h1 = hs + rank, h2 = hs + 2 &* rank, h3 = hs + 3 &* rank
+    var c = 0
+    while c &+ 16 <= n {
+        let o = c &* 4
+        var a00 = r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        var a01 = r0.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        var a10 = r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        var a11 = r1.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        var a20 = r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        var a21 = r2.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        var a30 = r3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+        var a31 = r3.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        var wq = UnsafeRawPointer(w + c)
+        for q in 0..<rank {
+            let b0 = wq.load(as: SIMD8<Float>.self), b1 = wq.load(fromByteOffset: 32, as: SIMD8<Float>.self)
+            var hv = SIMD8<Float>(repeating: hs[q])
+            a00 = a00.addingProduct(hv, b0); a01 = a01.addingProduct(hv, b1)
+            hv = SIMD8<Float>(repeating: h1[q])
+            a10 = a10.addingProduct(hv, b0); a11 = a11.addingProduct(hv, b1)
+            hv = SIMD8<Float>(repeating: h2[q])
+            a20 = a20.addingProduct(hv, b0); a21 = a21.addingProduct(hv, b1)
+            hv = SIMD8<Float>(repeating: h3[q])
+            a30 = a30.addingProduct(hv, b0); a31 = a31.addingProduct(hv, b1)
+            wq += np &* 4
+        }
+        r0.storeBytes(of: a00, toByteOffset: o, as: SIMD8<Float>.self); r0.storeBytes(of: a01, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r1.storeBytes(of: a10, toByteOffset: o, as: SIMD8<Float>.self); r1.storeBytes(of: a11, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r2.storeBytes(of: a20, toByteOffset: o, as: SIMD8<Float>.self); r2.storeBytes(of: a21, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r3.storeBytes(of: a30, toByteOffset: o, as: SIMD8<Float>.self); r3.storeBytes(of: a31, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        c &+= 16
+    }
+    if c < n {
+        // The last columns row by row, on the one-row kernel from column c.
+        withUnsafePointer(to: w + c) { ws in
+            combineRow(y0 + c, n: n &- c, np: np, rank: rank, live: 1, hs: hs, ws: ws)
+            combineRow(y1 + c, n: n &- c, np: np, rank: rank, live: 1, hs: h1, ws: ws)
+            combineRow(y2 + c, n: n &- c, np: np, rank: rank, live: 1, hs: h2, ws: ws)
+            combineRow(y3 + c, n: n &- c, np: np, rank: rank, live: 1, hs: h3, ws: ws)
         }
     }
 }

@@ -5,12 +5,15 @@ enum GemmPath {
     case gemv
     /// At most 8 columns (or 8 rows) of C: the big operand read in place.
     case narrow
+    /// A short inner dimension (k <= 16): C streamed row group by row group.
+    case narrowK
     /// Everything else: packed panels and the 6x16 micro-kernel.
     case blocked
 
     init(_ g: GemmOperands) {
         if g.m == 1 { self = .gemv }
         else if g.n <= 8 || g.m <= 8 { self = .narrow }
+        else if g.k <= narrowKMaxK { self = .narrowK }
         else { self = .blocked }
     }
 }
@@ -29,6 +32,8 @@ func gemmDispatch(_ g: GemmOperands, threads requested: Int, blocking: GemmBlock
         gemv(g, threads: threads, minWork: minWork)
     case .narrow:
         gemmNarrow(g, threads: threads, minWork: minWork)
+    case .narrowK:
+        gemmNarrowK(g, threads: threads)
     case .blocked:
         if threads <= 1 {
             gemmBlockedRows(g, rows: 0..<g.m, blocking: blocking)

@@ -51,6 +51,9 @@ struct NarrowGemm: @unchecked Sendable {
         }
     }
 
+    /// A is read down its columns (`aRow == 1`, e.g. the weight gradients `dyᵀ h`, `dhᵀ x`).
+    var readsColumns: Bool { aRow == 1 && aCol > 1 }
+
     /// Offset of A's row `i` (before the step offset).
     @inline(__always)
     func aRowOffset(_ i: Int) -> Int { (aIndexI.map { Int($0[i]) } ?? i) &* aRow }
@@ -68,7 +71,7 @@ struct NarrowGemm: @unchecked Sendable {
     /// Rows `rows` of C from the packed B; any row range gives the same values as the whole
     /// (the step blocks depend on the layout only).
     func run(rows: Range<Int>, packedB: UnsafePointer<Float>) {
-        if aRow == 1 && aCol > 1 {
+        if readsColumns {
             if aIndexP != nil {
                 runPackedSteps(rows: rows, packedB: packedB)
                 return
@@ -233,7 +236,10 @@ func gemmNarrow(_ g: GemmOperands, threads: Int, minWork: Int = gemmMinWorkPerTh
         problem.packB(into: packed)
         let tiles = (problem.m + narrowMR - 1) / narrowMR
         let useful = max(1, min(threads, problem.m * problem.k * 8 / max(1, minWork / 2)))
-        let chunks = useful > 1 ? min(tiles, useful * 4) : 1
+        // Rows of A are claimed four chunks per thread; but when A is read down its columns, a
+        // chunk reads a stripe of every stored row, and narrow stripes defeat the prefetcher:
+        // one wide stripe per thread there.
+        let chunks = useful > 1 ? min(tiles, problem.readsColumns ? useful : useful * 4) : 1
         let shared = UncheckedSendable(UnsafePointer(packed))
         dynamicFor(chunks, threads: useful) { t, _ in
             let lo = tiles * t / chunks * narrowMR, hi = min(problem.m, tiles * (t + 1) / chunks * narrowMR)

@@ -56,6 +56,12 @@ import Testing
         #expect(abs(try #require(summary.mean_nll) - sum / Double(total)) < 1e-12)
         #expect(abs(try #require(summary.perplexity) - exp(sum / Double(total))) < 1e-9 * exp(sum / Double(total)))
 
+        // The run publishes its base beside its packages, with the tokenizer: the same folder as
+        // the one assembled by hand above, so the same scores.
+        #expect(try CheckpointIndex.latest(workspace: p.workspace, pipeline: "tiny")?.base == "checkpoints/tiny/1/base")
+        let published = try scores(try p.command(["score", "--model", "checkpoints/tiny/1/base", "--input", "score.jsonl", "--json"]))
+        #expect(published.count == plain.count && zip(published, plain).allSatisfy { $0.nll == $1.nll && $0.tokens == $1.tokens })
+
         // One thread or two: the same scores (the kernels split work, not the sums' meaning).
         let oneThread = try scores(try p.command(["score", "--model", model, "--input", "score.jsonl", "--json", "--threads", "1"]))
         for (a, b) in zip(plain.dropLast(), oneThread.dropLast()) { #expect(abs(a.nll! - b.nll!) <= 1e-5 * abs(a.nll!)) }

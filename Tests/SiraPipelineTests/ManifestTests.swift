@@ -44,7 +44,7 @@ adapters:
   sira-e16: {kind: sira, num_experts: 16}
   multitask: {from: sira}
 train: {steps: 400, batch: 16, seq_len: 128, lr: 3e-4, warmup: 20, seed: 0}
-evaluate: {exact_match: true, seeds: [0, 1, 2]}
+evaluate: {exact_match: true, max_examples: 40}
 package: {zstd_level: 3}
 schedule: {cron: "0 2 * * *", timezone: Europe/Berlin, catchup: once}
 executor: local
@@ -77,7 +77,7 @@ jobs: 2
         #expect(mt.expertDropout == 0.1)
         #expect(m.train.steps == 400 && m.train.lr == 3e-4 && m.train.schedule == .cosine)
         #expect(m.train.saveEvery == ManifestDefaults.train.saveEvery)
-        #expect(m.evaluate.seeds == [0, 1, 2])
+        #expect(m.evaluate.maxExamples == 40)
         #expect(m.package.zstdLevel == 3)
         #expect(m.schedule == ScheduleSpec(cron: "0 2 * * *", timezone: "Europe/Berlin", catchup: .once, maxCatchup: ManifestDefaults.maxCatchup))
         #expect(m.executor == .local && m.retries == 2 && m.jobs == 2)
@@ -135,6 +135,14 @@ jobs: 2
         #expect(find("train.warmup")?.problem == "warmup (20) must be ≤ steps (10)")
         #expect(find("base.builtin.heads")?.problem == "hidden (100) must be a multiple of heads (3)")
         #expect(errors.count == 8)
+    }
+
+    @Test func evaluateSeedsPointsToTheComparison() {
+        let yaml = "name: p\ntasks: [{from: a.jsonl}]\nadapters: {lora: }\nevaluate:\n  seeds: [0, 1]\n"
+        let errors = manifestErrors(yaml)
+        #expect(errors.count == 1, "\(errors)")
+        #expect(errors.first?.keyPath == "evaluate.seeds" && errors.first?.line == 5)
+        #expect(errors.first?.problem.contains("compare.seeds") == true)
     }
 
     @Test func missingRequiredKeysAndNotApplicableKeys() {

@@ -142,8 +142,6 @@ public struct TrainSpec: Sendable, Equatable, Codable {
 public struct EvaluateSpec: Sendable, Equatable, Codable {
     public var exactMatch: Bool
     public var maxNewTokens: Int
-    /// Seeds of repeated evaluation (relevant where evaluation is stochastic; metrics averaged).
-    public var seeds: [Int]
     /// At most this many eval examples per task (0: all).
     public var maxExamples: Int
 }

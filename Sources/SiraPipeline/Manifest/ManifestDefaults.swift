@@ -57,7 +57,7 @@ public enum ManifestDefaults {
     )
 
     // evaluate
-    public static let evaluate = EvaluateSpec(exactMatch: true, maxNewTokens: 16, seeds: [0], maxExamples: 0)
+    public static let evaluate = EvaluateSpec(exactMatch: true, maxNewTokens: 16, maxExamples: 0)
 
     // package
     public static let package = PackageSpec(zstdLevel: 3)

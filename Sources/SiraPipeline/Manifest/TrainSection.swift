@@ -31,11 +31,8 @@ enum TrainSection {
         guard let value, let m = value.map() else { return e }
         e.exactMatch = m.value("exact_match")?.bool() ?? e.exactMatch
         e.maxNewTokens = m.value("max_new_tokens")?.int(1 ... 4096) ?? e.maxNewTokens
-        if let sv = m.value("seeds"), let list = sv.list() {
-            let seeds = list.compactMap { $0.int(0 ... Int(Int32.max)) }
-            if list.isEmpty { sv.fail("must list at least one seed") }
-            if seeds.count == list.count, !seeds.isEmpty { e.seeds = seeds }
-        }
+        // Evaluation is deterministic (greedy decoding); repeated runs belong to the comparison.
+        m.value("seeds")?.fail("evaluation is deterministic; to repeat training over seeds, list them in `compare.seeds`")
         e.maxExamples = m.value("max_examples")?.int(0 ... 100_000_000) ?? e.maxExamples
         m.finish(known: ["exact_match", "max_new_tokens", "seeds", "max_examples"])
         return e

@@ -7,7 +7,9 @@ import Foundation
 import SiraIO
 
 /// Where a run's packages are published: `checkpoints/<pipeline>/<run>/` holds every package the
-/// run ended with (built by it or reused from the cache; hard links, so no bytes are copied)
+/// run ended with (built by it or reused from the cache; hard links, so no bytes are copied),
+/// `base/` — the base model the adapters were trained on, as an HF folder with the pipeline's
+/// `tokenizer.json`, so `score`/`generate --model checkpoints/<pipeline>/<run>/base` just work —
 /// and `index.json` listing them with their metrics; `checkpoints/<pipeline>/index.json` is the
 /// index of the newest run that published, which is what a deployment reads.
 public enum CheckpointIndex {
@@ -30,9 +32,11 @@ public enum CheckpointIndex {
         public var status: String
         public var createdAt: Date
         public var packages: [Entry]
+        /// The published base folder, relative to the workspace (nil in indexes written before it was).
+        public var base: String?
 
         enum CodingKeys: String, CodingKey {
-            case pipeline, run, status, createdAt = "created_at", packages
+            case pipeline, run, status, createdAt = "created_at", packages, base
         }
     }
 
@@ -62,14 +66,15 @@ public enum CheckpointIndex {
             var published: [Entry] = []
             for (entry, source) in entries {
                 let name = source.lastPathComponent
-                let dest = tmp.appendingPathComponent(name)
-                if link(source.path, dest.path) != 0 { try fm.copyItem(at: source, to: dest) }
+                try linkOrCopy(source, to: tmp.appendingPathComponent(name))
                 var e = entry
                 e.file = workspace.relative(folder.appendingPathComponent(name))
                 published.append(e)
             }
+            let base = try publishBase(summary, into: tmp.appendingPathComponent(baseFolderName))
             let index = RunIndex(pipeline: summary.pipeline, run: summary.runID, status: summary.status.rawValue,
-                                 createdAt: Date(), packages: published.sorted { $0.stage < $1.stage })
+                                 createdAt: Date(), packages: published.sorted { $0.stage < $1.stage },
+                                 base: base ? workspace.relative(folder.appendingPathComponent(baseFolderName)) : nil)
             let bytes = try JSONEncoder.pipeline.encode(index)
             try AtomicFile.write(bytes, to: tmp.appendingPathComponent("index.json"))
             try AtomicFile.syncTree(tmp)
@@ -80,6 +85,33 @@ public enum CheckpointIndex {
             throw error
         }
         return folder
+    }
+
+    static let baseFolderName = "base"
+
+    /// Links the base stage's model files into `dest`, with the tokenizer stage's `tokenizer.json`
+    /// when the base has none. False when the run has no base output.
+    static func publishBase(_ summary: RunSummary, into dest: URL) throws -> Bool {
+        func output(_ kind: StageKind) -> StageOutput? {
+            summary.stages.first { $0.id.kind == kind && $0.status.producedOutput }?.output
+        }
+        guard let base = output(.base) else { return false }
+        try FileManager.default.createDirectory(at: dest, withIntermediateDirectories: true)
+        for f in base.files {
+            let target = dest.appendingPathComponent(f.path)
+            try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try linkOrCopy(base.url(f.path), to: target)
+        }
+        let tokenizer = dest.appendingPathComponent(TokenizerFiles.fileName)
+        if !FileManager.default.fileExists(atPath: tokenizer.path), let t = output(.tokenizer) {
+            try linkOrCopy(t.url(TokenizerFiles.fileName), to: tokenizer)
+        }
+        return true
+    }
+
+    /// A hard link (no bytes copied; the cache and the checkpoint share the file), else a copy.
+    static func linkOrCopy(_ source: URL, to dest: URL) throws {
+        if link(source.path, dest.path) != 0 { try FileManager.default.copyItem(at: source, to: dest) }
     }
 
     /// The newest published index of a pipeline.

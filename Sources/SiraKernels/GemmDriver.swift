@@ -7,6 +7,9 @@ enum GemmPath {
     case narrow
     /// A short inner dimension (k <= 16): C streamed row group by row group.
     case narrowK
+    /// 9 to 16 columns (or rows) of C: two narrow GEMMs side by side, the big operand read in
+    /// place twice rather than packed (a 16-expert router: `x·Wgᵀ`, `dzᵀ·x`).
+    case narrowPair
     /// Everything else: packed panels and the 6x16 micro-kernel.
     case blocked
 
@@ -14,8 +17,37 @@ enum GemmPath {
         if g.m == 1 { self = .gemv }
         else if g.n <= 8 || g.m <= 8 { self = .narrow }
         else if g.k <= narrowKMaxK { self = .narrowK }
+        else if g.n <= 16 || g.m <= 16 { self = .narrowPair }
         else { self = .blocked }
     }
+}
+
+/// The two halves of a `.narrowPair` GEMM: C's first 8 columns and the rest when `n <= 16`,
+/// otherwise its first 8 rows and the rest; each half is a `.narrow` GEMM.
+func narrowHalves(_ g: GemmOperands) -> (GemmOperands, GemmOperands) {
+    var first = g, second = g
+    if g.n <= 16 {
+        first.n = 8; second.n = g.n - 8
+        second.c = g.c + 8
+        if g.transB == .noTranspose {
+            second.b = g.b + 8                      // columns 8... of every stored row
+        } else if let rows = g.bRows {
+            second.bRows = rows + 8                 // stored rows 8...
+        } else {
+            second.b = g.b + 8 &* g.ldb
+        }
+    } else {
+        first.m = 8; second.m = g.m - 8
+        second.c = g.c + 8 &* g.ldc
+        if g.transA == .transpose {
+            second.a = g.a + 8
+        } else if let rows = g.aRows {
+            second.aRows = rows + 8
+        } else {
+            second.a = g.a + 8 &* g.lda
+        }
+    }
+    return (first, second)
 }
 
 /// Multiply-adds a thread should get before a GEMM is split: below this, waking another thread
@@ -34,6 +66,10 @@ func gemmDispatch(_ g: GemmOperands, threads requested: Int, blocking: GemmBlock
         gemmNarrow(g, threads: threads, minWork: minWork)
     case .narrowK:
         gemmNarrowK(g, threads: threads)
+    case .narrowPair:
+        let (first, second) = narrowHalves(g)
+        gemmNarrow(first, threads: threads, minWork: minWork)
+        gemmNarrow(second, threads: threads, minWork: minWork)
     case .blocked:
         if threads <= 1 {
             gemmBlockedRows(g, rows: 0..<g.m, blocking: blocking)

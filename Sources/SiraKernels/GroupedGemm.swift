@@ -72,7 +72,8 @@ public func sgemmGrouped(_ transB: Transpose, rowCounts: [Int], n: Int, k: Int,
 }
 
 /// Splits the grouped work by cost: each problem is cut into row tiles (6 rows on the blocked
-/// path, 8 on the narrow path, 4 on the narrow-K path; a problem whose C has one row or at most 8 rows stays whole),
+/// path, 8 on the narrow and narrow-pair paths, 4 on the narrow-K path; a problem whose C has one row
+/// or at most 8 (16 on the narrow-pair path) rows stays whole),
 /// tiles are laid end to end, and chunk `t` of `4 * threads` takes the tiles whose cumulative
 /// multiply-add count falls in its share; the threads claim chunks as they finish. Each chunk
 /// runs the single-threaded kernel of the problem's own path on its row ranges, so results
@@ -93,6 +94,7 @@ func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: Gem
         case .gemv: return g.m
         case .narrow: return g.n <= 8 ? narrowMR : g.m
         case .narrowK: return narrowKMR
+        case .narrowPair: return g.n <= 16 ? narrowMR : g.m
         case .blocked: return gemmMR
         }
     }
@@ -136,6 +138,10 @@ func gemmRowsSingleThread(_ g: GemmOperands, rows: Range<Int>, blocking: GemmBlo
             problem.packB(into: packed)
             problem.run(rows: rows, packedB: packed)
         }
+    case .narrowPair:
+        let (first, second) = narrowHalves(g)
+        gemmRowsSingleThread(first, rows: rows, blocking: blocking)
+        gemmRowsSingleThread(second, rows: rows, blocking: blocking)
     case .narrowK:
         let problem = NarrowKGemm(g)
         GemmScratch.withBuffer(count: g.k * problem.np) { packed in

@@ -27,6 +27,9 @@ struct KernelBenchCase: Codable {
         cases.append(KernelBenchCase(kind: "lora", name: "lora bwd dh·A", m: 4096, n: 576, k: 8, ta: false, tb: false))
         cases.append(KernelBenchCase(kind: "lora", name: "lora bwd dB=dyᵀ·h", m: 576, n: 8, k: 4096, ta: true, tb: false))
         cases.append(KernelBenchCase(kind: "lora", name: "lora bwd dA=dhᵀ·x", m: 8, n: 576, k: 4096, ta: true, tb: false))
+        // A SiRA router with 16 experts: logits x·Wgᵀ, and its weight gradient dzᵀ·x.
+        cases.append(KernelBenchCase(kind: "router", name: "router E=16 x·Wgᵀ", m: 4096, n: 16, k: 576, ta: false, tb: true))
+        cases.append(KernelBenchCase(kind: "router", name: "router E=16 dzᵀ·x", m: 16, n: 576, k: 4096, ta: true, tb: false))
         return cases
     }
 

@@ -18,6 +18,7 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Model shapes: small, smollm2-135m (repeat the option for several).") var model: [String] = ["small", "smollm2-135m"]
     @Option(help: "Sequences per step (default: 16 for small, 4 for smollm2-135m).") var batch: Int?
     @Option(help: "Tokens for the single-projection figures.") var layerTokens = 4096
+    @Option(help: "Timed rounds for the single-projection figures (round-robin over the variants; medians).") var layerRepeats = 11
     @Flag(help: "Only the single-projection figures.") var layersOnly = false
     @Option(help: .hidden) var singleCase: String?
 
@@ -30,9 +31,9 @@ struct BenchTrainCommand: ParsableCommand {
         print(String(format: "GEMM peak (1024³ fp32, %d thread%@): %.1f GFLOP/s", threads, threads == 1 ? "" : "s", peak / 1e9))
 
         let dim = 576
-        let layer = TrainingBenchmark.layers(tokens: layerTokens, dim: dim, repeats: 7, threads: threads)
+        let layer = TrainingBenchmark.layers(tokens: layerTokens, dim: dim, repeats: max(1, layerRepeats), threads: threads)
         let lora = layer.results.first { $0.variant == "lora-r8" }
-        print("\nOne adapted projection \(layerTokens)×\(dim) → \(dim), forward + backward (median of 7);")
+        print("\nOne adapted projection \(layerTokens)×\(dim) → \(dim), forward + backward (median of \(max(1, layerRepeats)) rounds over the variants);")
         print("wall clock, then process CPU time (all threads; not inflated when other processes hold the cores):")
         print(pad("variant", 16) + pad("layer ms", 10) + pad("adapter ms", 12) + pad("layer/LoRA", 12) + pad("adapter/LoRA", 14)
               + pad("cpu layer ms", 14) + pad("cpu adapter", 13) + pad("layer/LoRA", 12) + pad("adapter/LoRA", 14) + "expert rows")

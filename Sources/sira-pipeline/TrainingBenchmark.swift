@@ -112,26 +112,44 @@ enum TrainingBenchmark {
                   beta: 0, c: dx.pointer, ldc: dim, threads: threads)
         }
         func median(_ v: [Double]) -> Double { v.sorted()[v.count / 2] }
-        base()
-        let baseTime = median((0..<repeats).map { _ in seconds(base) })
-        let baseCPU = median((0..<repeats).map { _ in cpuSeconds(base) })
-        var results: [LayerResult] = []
-        for (name, config) in variants {
-            guard let set = try? AdapterSet(config: config, seed: 2) else { continue }
+        /// Wall and process CPU seconds of one call.
+        func timed(_ body: () -> Void) -> (wall: Double, cpu: Double) {
+            var cpu = 0.0
+            let wall = seconds { cpu = cpuSeconds(body) }
+            return (wall, cpu)
+        }
+        let adapters: [(name: String, adapter: ProjectionAdapter)] = variants.compactMap { name, config in
+            guard let set = try? AdapterSet(config: config, seed: 2) else { return nil }
             let adapter = set.make(layer: 0, module: "q_proj", inFeatures: dim, outFeatures: dim)
             for p in adapter.parameters where p.name.contains("lora_B") { for i in 0..<p.value.count { p.value[i] = 0.01 } }
-            func run() {
-                adapter.forward(x: x.pointer, y: y.pointer, tokens: tokens, mode: .training(seed: 1))
-                adapter.backward(x: x.pointer, dy: dy.pointer, dx: dx.pointer, tokens: tokens)
+            return (name, adapter)
+        }
+        func run(_ adapter: ProjectionAdapter) {
+            adapter.forward(x: x.pointer, y: y.pointer, tokens: tokens, mode: .training(seed: 1))
+            adapter.backward(x: x.pointer, dy: dy.pointer, dx: dx.pointer, tokens: tokens)
+        }
+        base()
+        for a in adapters { run(a.adapter) }
+        // Round-robin over the variants, so on a shared machine every variant sees the same
+        // mix of quiet and busy moments; medians per variant.
+        var baseTimes: [(wall: Double, cpu: Double)] = []
+        var adapterTimes = [[(wall: Double, cpu: Double)]](repeating: [], count: adapters.count)
+        var layerTimes = adapterTimes
+        for _ in 0..<repeats {
+            baseTimes.append(timed(base))
+            for (i, a) in adapters.enumerated() {
+                adapterTimes[i].append(timed { run(a.adapter) })
+                layerTimes[i].append(timed { base(); run(a.adapter) })
             }
-            run()
-            let adapterTime = median((0..<repeats).map { _ in seconds(run) })
-            let layerTime = median((0..<repeats).map { _ in seconds { base(); run() } })
-            let adapterCPU = median((0..<repeats).map { _ in cpuSeconds(run) })
-            let layerCPU = median((0..<repeats).map { _ in cpuSeconds { base(); run() } })
-            results.append(LayerResult(variant: name, layerSeconds: layerTime, adapterSeconds: adapterTime,
-                                       layerCPUSeconds: layerCPU, adapterCPUSeconds: adapterCPU,
-                                       expertRows: (adapter as? SiraAdapter)?.rowsComputed))
+        }
+        let baseTime = median(baseTimes.map(\.wall)), baseCPU = median(baseTimes.map(\.cpu))
+        var results: [LayerResult] = []
+        for (i, a) in adapters.enumerated() {
+            results.append(LayerResult(variant: a.name, layerSeconds: median(layerTimes[i].map(\.wall)),
+                                       adapterSeconds: median(adapterTimes[i].map(\.wall)),
+                                       layerCPUSeconds: median(layerTimes[i].map(\.cpu)),
+                                       adapterCPUSeconds: median(adapterTimes[i].map(\.cpu)),
+                                       expertRows: (a.adapter as? SiraAdapter)?.rowsComputed))
         }
         return (baseTime, baseCPU, results)
     }

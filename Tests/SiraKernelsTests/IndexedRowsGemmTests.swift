@@ -5,9 +5,11 @@ import Testing
 /// each must equal the naive Double reference on the explicitly gathered matrix, on every path
 /// (gemv m = 1, narrow n <= 8, narrow m <= 8, blocked), every transpose combination, strided.
 struct IndexedRowsGemmTests {
-    /// (m, n, k): gemv, narrow (n <= 8), narrow transposed (m <= 8), blocked, awkward sizes.
+    /// (m, n, k): gemv, narrow (n <= 8), narrow transposed (m <= 8), narrow-pair (9...16 columns or
+    /// rows), narrow-K (k <= 16), blocked, awkward sizes.
     static let shapes: [(Int, Int, Int)] = [(1, 33, 7), (1, 7, 33), (33, 7, 129), (129, 1, 33), (7, 33, 129),
-                                            (8, 129, 33), (33, 129, 7), (13, 17, 300), (70, 40, 1)]
+                                            (8, 129, 33), (33, 129, 7), (13, 17, 300), (70, 40, 1),
+                                            (33, 13, 40), (13, 33, 40), (40, 70, 9)]
 
     @Test("indexed A and/or B rows equal the reference on gathered copies", arguments: 0..<4)
     func matchesGathered(combo: Int) {

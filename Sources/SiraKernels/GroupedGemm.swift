@@ -72,12 +72,11 @@ public func sgemmGrouped(_ transB: Transpose, rowCounts: [Int], n: Int, k: Int,
 }
 
 /// Splits the grouped work by cost: each problem is cut into row tiles (6 rows on the blocked
-/// path, 8 on the narrow and narrow-pair paths, 4 on the narrow-K path; a problem whose C has one row
-/// or at most 8 (16 on the narrow-pair path) rows stays whole),
-/// tiles are laid end to end, and chunk `t` of `4 * threads` takes the tiles whose cumulative
-/// multiply-add count falls in its share; the threads claim chunks as they finish. Each chunk
-/// runs the single-threaded kernel of the problem's own path on its row ranges, so results
-/// equal a plain `sgemm` of each problem.
+/// path, 8 on the narrow and narrow-pair paths, 4 on the narrow-K path; a problem whose C has one
+/// row, or at most 8 rows (16 on the narrow-pair path), stays whole), tiles are laid end to end,
+/// and chunk `t` of `4 * threads` takes the tiles whose cumulative multiply-add count falls in its
+/// share; the threads claim chunks as they finish. Each chunk runs the single-threaded kernel of
+/// the problem's own path on its row ranges, so results equal a plain `sgemm` of each problem.
 func groupedGemmDispatch(_ problems: [GemmOperands], threads: Int, blocking: GemmBlocking = .zen3,
                          minWork: Int = gemmMinWorkPerThread) {
     var live: [GemmOperands] = []

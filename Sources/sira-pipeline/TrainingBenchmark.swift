@@ -34,6 +34,7 @@ enum TrainingBenchmark {
     static let variants: [(name: String, config: AdapterConfig)] = [
         ("lora-r8", AdapterConfig(type: .lora, r: 8, loraAlpha: 16)),
         ("molora-e8-r8", AdapterConfig(type: .molora, r: 8, loraAlpha: 16, numExperts: 8)),
+        ("molora-e16-r8", AdapterConfig(type: .molora, r: 8, loraAlpha: 16, numExperts: 16)),
         ("sira-e8-k2-r8", AdapterConfig(type: .sira, r: 8, loraAlpha: 16, numExperts: 8, topK: 2)),
         ("sira-e16-k2-r8", AdapterConfig(type: .sira, r: 8, loraAlpha: 16, numExperts: 16, topK: 2)),
     ]

@@ -78,7 +78,8 @@ struct ScoreCommand: ParsableCommand {
         if json {
             print("{\"summary\": true, \"lines\": \(lines), \"tokens\": \(totalTokens), \"mean_nll\": \(Self.number(mean)), \"perplexity\": \(Self.number(exp(mean)))}")
         } else {
-            print(String(format: "%d lines, %d tokens: mean NLL %.6f per token, perplexity %.4f", lines, totalTokens, mean, exp(mean)))
+            let counted = "\(lines) line\(lines == 1 ? "" : "s"), \(totalTokens) tokens"
+            print(counted + String(format: ": mean NLL %.6f per token, perplexity %.4f", mean, exp(mean)))
         }
     }
 

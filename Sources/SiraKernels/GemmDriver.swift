@@ -68,20 +68,30 @@ func gemmBlockedRows(_ g: GemmOperands, rows: Range<Int>, blocking: GemmBlocking
     let mcMax = min(blocking.mc, (rows.count + gemmMR - 1) / gemmMR * gemmMR)
     GemmScratch.withBuffer(count: kcMax * ncMax + kcMax * mcMax + gemmPackSlack) { buffer in
         let packedB = buffer, packedA = buffer + kcMax * ncMax
-        var j0 = 0
-        while j0 < g.n {
-            let nc = min(blocking.nc, g.n - j0)
-            let slivers = (nc + gemmNR - 1) / gemmNR
-            var p0 = 0
-            while p0 < g.k {
-                let kc = min(blocking.kc, g.k - p0)
-                packB(g, p0: p0, kc: kc, j0: j0, cols: nc, slivers: 0..<slivers, into: packedB)
-                gemmComputePanel(g, rows: rows, j0: j0, cols: nc, slivers: 0..<slivers, p0: p0, kc: kc,
-                                 packedB: packedB, packedA: packedA, mc: blocking.mc)
-                p0 += kc
-            }
-            j0 += nc
+        gemmForEachPanel(g, blocking: blocking) { j0, nc, slivers, p0, kc in
+            packB(g, p0: p0, kc: kc, j0: j0, cols: nc, slivers: 0..<slivers, into: packedB)
+            gemmComputePanel(g, rows: rows, j0: j0, cols: nc, slivers: 0..<slivers, p0: p0, kc: kc,
+                             packedB: packedB, packedA: packedA, mc: blocking.mc)
         }
+    }
+}
+
+/// The two outer BLIS loops (jc over column panels of `nc`, pc over depth blocks of `kc`), in
+/// order: `body(j0, nc, slivers, p0, kc)` packs and computes one B panel.
+@inline(__always)
+func gemmForEachPanel(_ g: GemmOperands, blocking: GemmBlocking,
+                      _ body: (_ j0: Int, _ nc: Int, _ slivers: Int, _ p0: Int, _ kc: Int) -> Void) {
+    var j0 = 0
+    while j0 < g.n {
+        let nc = min(blocking.nc, g.n - j0)
+        let slivers = (nc + gemmNR - 1) / gemmNR
+        var p0 = 0
+        while p0 < g.k {
+            let kc = min(blocking.kc, g.k - p0)
+            body(j0, nc, slivers, p0, kc)
+            p0 += kc
+        }
+        j0 += nc
     }
 }
 
@@ -136,30 +146,21 @@ func gemmBlockedParallel(_ g: GemmOperands, threads: Int, blocking: GemmBlocking
     let aStride = kcMax * mcMax + gemmPackSlack
     GemmScratch.withBuffer(count: kcMax * ncMax + workers * aStride) { buffer in
         let shared = UncheckedSendable(buffer)
-        var j0 = 0
-        while j0 < g.n {
-            let nc = min(blocking.nc, g.n - j0)
-            let slivers = (nc + gemmNR - 1) / gemmNR
-            var p0 = 0
-            while p0 < g.k {
-                let kc = min(blocking.kc, g.k - p0)
-                let packChunks = min(slivers, workers * 4)
-                dynamicFor(packChunks, threads: workers) { t, _ in
-                    packB(g, p0: p0, kc: kc, j0: j0, cols: nc,
-                          slivers: (slivers * t / packChunks)..<(slivers * (t + 1) / packChunks), into: shared.value)
-                }
-                dynamicFor(tasks, threads: workers) { t, worker in
-                    let ti = t / tn, tj = t % tn
-                    let rowLo = min(g.m, rowTiles * ti / tm * gemmMR), rowHi = min(g.m, rowTiles * (ti + 1) / tm * gemmMR)
-                    let sLo = slivers * tj / tn, sHi = slivers * (tj + 1) / tn
-                    if rowLo >= rowHi || sLo >= sHi { return }
-                    let packedA = shared.value + kcMax * ncMax + worker * aStride
-                    gemmComputePanel(g, rows: rowLo..<rowHi, j0: j0, cols: nc, slivers: sLo..<sHi, p0: p0, kc: kc,
-                                     packedB: shared.value, packedA: packedA, mc: blocking.mc)
-                }
-                p0 += kc
+        gemmForEachPanel(g, blocking: blocking) { j0, nc, slivers, p0, kc in
+            let packChunks = min(slivers, workers * 4)
+            dynamicFor(packChunks, threads: workers) { t, _ in
+                packB(g, p0: p0, kc: kc, j0: j0, cols: nc,
+                      slivers: (slivers * t / packChunks)..<(slivers * (t + 1) / packChunks), into: shared.value)
             }
-            j0 += nc
+            dynamicFor(tasks, threads: workers) { t, worker in
+                let ti = t / tn, tj = t % tn
+                let rowLo = min(g.m, rowTiles * ti / tm * gemmMR), rowHi = min(g.m, rowTiles * (ti + 1) / tm * gemmMR)
+                let sLo = slivers * tj / tn, sHi = slivers * (tj + 1) / tn
+                if rowLo >= rowHi || sLo >= sHi { return }
+                let packedA = shared.value + kcMax * ncMax + worker * aStride
+                gemmComputePanel(g, rows: rowLo..<rowHi, j0: j0, cols: nc, slivers: sLo..<sHi, p0: p0, kc: kc,
+                                 packedB: shared.value, packedA: packedA, mc: blocking.mc)
+            }
         }
     }
 }

@@ -135,9 +135,7 @@ struct MergeStage: PipelineStage {
                         evalMetrics: (String, String) -> [String: Double]) throws -> Selection.Choice {
         let weights = try context.input(trained(replica, task: tasks[0])).url(TrainStage.weightsName)
         let target = context.outputFolder.appendingPathComponent("\(entry).safetensors")
-        do { try FileManager.default.linkItem(at: weights, to: target) } catch {
-            try FileManager.default.copyItem(at: weights, to: target)
-        }
+        try HardLink.linkOrCopy(weights, to: target)
         var perTask: [String: [String: Double]] = [:]
         for t in tasks { perTask[t] = evalMetrics(t, replica) }
         let config = try SiraModel.AdapterFiles.config(of: weights)

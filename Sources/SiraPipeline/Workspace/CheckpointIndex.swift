@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import SiraIO
 
@@ -66,7 +61,7 @@ public enum CheckpointIndex {
             var published: [Entry] = []
             for (entry, source) in entries {
                 let name = source.lastPathComponent
-                try linkOrCopy(source, to: tmp.appendingPathComponent(name))
+                try HardLink.linkOrCopy(source, to: tmp.appendingPathComponent(name))
                 var e = entry
                 e.file = workspace.relative(folder.appendingPathComponent(name))
                 published.append(e)
@@ -100,18 +95,13 @@ public enum CheckpointIndex {
         for f in base.files {
             let target = dest.appendingPathComponent(f.path)
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try linkOrCopy(base.url(f.path), to: target)
+            try HardLink.linkOrCopy(base.url(f.path), to: target)
         }
         let tokenizer = dest.appendingPathComponent(TokenizerFiles.fileName)
         if !FileManager.default.fileExists(atPath: tokenizer.path), let t = output(.tokenizer) {
-            try linkOrCopy(t.url(TokenizerFiles.fileName), to: tokenizer)
+            try HardLink.linkOrCopy(t.url(TokenizerFiles.fileName), to: tokenizer)
         }
         return true
-    }
-
-    /// A hard link (no bytes copied; the cache and the checkpoint share the file), else a copy.
-    static func linkOrCopy(_ source: URL, to dest: URL) throws {
-        if link(source.path, dest.path) != 0 { try FileManager.default.copyItem(at: source, to: dest) }
     }
 
     /// The newest published index of a pipeline.

@@ -8,15 +8,23 @@ import Testing
 enum SlurmTestCluster {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// Fails with instructions unless `sinfo` shows a usable node.
+    /// Fails with instructions unless `sinfo` shows a node that can take jobs. Busy states count
+    /// (`allocated`, `mixed`, `completing`, and `planned`: a pending job's backfill reservation,
+    /// what another suite's queued jobs leave); the unusable ones are those the start script's
+    /// `UNUSABLE` pattern names.
     static func requireRunning() throws {
         let (status, out) = run("sinfo", ["--noheader", "--format=%T"])
         let states = out.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let usable = states.contains { ["idle", "mixed", "allocated", "completing"].contains($0) }
+        let usable = states.contains(where: isUsable)
         try #require(status == 0 && usable, """
             no usable Slurm here (sinfo exit \(status): \(out.trimmingCharacters(in: .whitespacesAndNewlines))). \
             Start one as root: bash scripts/slurm/start-local-slurm.sh
             """)
+    }
+
+    static func isUsable(_ state: String) -> Bool {
+        let unusable = ["down", "drain", "fail", "unk", "not_responding", "future", "inval", "power", "maint", "reboot"]
+        return !state.isEmpty && !state.hasSuffix("*") && !unusable.contains { state.contains($0) }
     }
 
     /// The `sira-pipeline` binary `swift test` built next to the test bundle.

@@ -18,6 +18,9 @@ set -euo pipefail
 BASE="${SIRA_SLURM_DIR:-/tmp/sira-local-slurm}"
 CONF=/etc/slurm/slurm.conf
 MARK="# written by sira-pipeline scripts/slurm/start-local-slurm.sh"
+# sinfo %T states in which a node cannot take jobs. Any other (idle, mixed, allocated, completing,
+# planned — a pending job's backfill reservation —, reserved) counts as usable; an empty line is not.
+UNUSABLE='^$|down|drain|fail|unk|not_responding|future|inval|power|maint|reboot|[*]$'
 PARTITION="${SIRA_SLURM_PARTITION:-debug}"
 MIN_JOB_AGE="${SIRA_SLURM_MIN_JOB_AGE:-10}"
 WAIT_SECONDS="${SIRA_SLURM_WAIT:-60}"
@@ -72,7 +75,7 @@ fi
 # 3. slurm.conf
 if [ -f "$CONF" ] && ! grep -qF "$MARK" "$CONF"; then
   states="$(sinfo -h -o '%T' 2>/dev/null || true)"
-  if printf '%s\n' "$states" | grep -qE '^(idle|mixed|allocated|completing)'; then
+  if printf '%s\n' "$states" | grep -qvE "$UNUSABLE"; then
     say "this machine has its own Slurm ($CONF) and it answers: using it, starting nothing"
     exit 0
   fi
@@ -146,16 +149,14 @@ fi
 state=""
 for _ in $(seq 1 $((WAIT_SECONDS * 2))); do
   state="$(sinfo -h -n "$node_name" -o '%T' 2>/dev/null | head -n 1 || true)"
+  if ! printf '%s\n' "$state" | grep -qE "$UNUSABLE"; then break; fi
   case "$state" in
-    idle|mixed|allocated|completing) break ;;
     down*|drain*|fail*) scontrol update NodeName="$node_name" State=RESUME >/dev/null 2>&1 || true ;;
   esac
   sleep 0.5
 done
-case "$state" in
-  idle|mixed|allocated|completing) ;;
-  *)
-    tail -n 20 "$BASE/log/slurmctld.log" "$BASE/log/slurmd.log" 2>/dev/null | grep -v pmix >&2 || true
-    die "node $node_name is '${state:-unknown}' after ${WAIT_SECONDS}s (logs above)" ;;
-esac
+if printf '%s\n' "$state" | grep -qE "$UNUSABLE"; then
+  tail -n 20 "$BASE/log/slurmctld.log" "$BASE/log/slurmd.log" 2>/dev/null | grep -v pmix >&2 || true
+  die "node $node_name is '${state:-unknown}' after ${WAIT_SECONDS}s (logs above)"
+fi
 say "ready: node $node_name $state, partition $PARTITION ($(sinfo -h -o '%c CPUs, %m MB' | head -n 1)); logs in $BASE/log"

@@ -146,6 +146,43 @@ import FoundationXML
         }
     }
 
+    /// Evaluation's routing (`eval.router.*`, on the eval split) is drawn in its own grid, before
+    /// training's, and the two are not mixed up.
+    @Test func evalSplitRoutingIsDrawnApartFromTrainingRouting() throws {
+        try withTemporaryFolder { folder in
+            let store = try RunStore(path: folder.appendingPathComponent("runs.sqlite").path)
+            let t0 = Date(timeIntervalSince1970: 1_700_000_000)
+            let run = try store.createRun(pipeline: "p", manifestHash: "h", trigger: "manual", status: .running, now: t0)
+            let train = try store.startStage(run: run, StageSpec(stage: "train@copy:sira", kind: "train", task: "copy", variant: "sira"), now: t0)
+            let eval = try store.startStage(run: run, StageSpec(stage: "evaluate@copy:sira", kind: "evaluate", task: "copy", variant: "sira"), now: t0)
+            func point(_ stage: Int64, _ key: String, _ value: Double) -> MetricPoint {
+                MetricPoint(runID: run, stageRunID: stage, task: "copy", variant: "sira", key: key, value: value)
+            }
+            let e = RouterMetricKey.evaluation
+            try store.recordMetrics([
+                point(train, RouterMetricKey.layerLoad(0, expert: 0), 0.5), point(train, RouterMetricKey.layerLoad(0, expert: 1), 0.5),
+                point(train, RouterMetricKey.droppedFraction, 0.25),
+                point(eval, RouterMetricKey.layerLoad(0, expert: 0, prefix: e), 0.875), point(eval, RouterMetricKey.layerLoad(0, expert: 1, prefix: e), 0.125),
+                point(eval, RouterMetricKey.layerDropped(0, prefix: e), 0), point(eval, RouterMetricKey.droppedFraction(e), 0),
+                point(eval, RouterMetricKey.entropy(e), 0.377),
+                point(eval, "eval.exact_match", 0.5),
+            ])
+            let data = try #require(try ReportData.load(store: store, run: run))
+            #expect(data.routers.map(\.load) == [[[0.5, 0.5]]] && data.routers.first?.totalDropped == 0.25)
+            let evalRouter = try #require(data.evalRouters.first)
+            #expect(data.evalRouters.count == 1 && evalRouter.load == [[0.875, 0.125]])
+            #expect(evalRouter.dropped == [0] && evalRouter.totalDropped == 0 && evalRouter.totalEntropy == 0.377)
+
+            let html = RunReport(data).html()
+            let evalPart = try #require(slice(html, from: "On the eval split", to: "During training"))
+            #expect(evalPart.contains(">87.5%<") && evalPart.contains(">12.5%<") && evalPart.contains("dropped 0% overall"))
+            #expect(!evalPart.contains(">50%<"))
+            let trainPart = try #require(slice(html, from: "During training", to: "</section>"))
+            #expect(trainPart.contains(">50%<") && trainPart.contains("dropped 25% overall") && !trainPart.contains(">87.5%<"))
+            try expectWellFormedSVG(html)
+        }
+    }
+
     func count(_ text: String, _ needle: String) -> Int { text.components(separatedBy: needle).count - 1 }
 
     func slice(_ text: String, from start: String, to end: String) -> String? {

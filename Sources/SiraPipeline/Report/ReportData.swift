@@ -69,7 +69,11 @@ public struct ReportData: Sendable {
     /// run's parameters.
     public var architectures: [String: String]
     public var series: [ReportSeries]
+    /// Routing measured over all training steps (`router.*`), per train stage.
     public var routers: [ReportRouter]
+    /// Routing on the eval split (`eval.router.*`), per evaluated (task, variant): what the
+    /// adapter does at inference, under the evaluation capacity.
+    public var evalRouters: [ReportRouter] = []
     /// Trainable adapter weights per variant (seed suffix removed), where training recorded them.
     public var parameters: [String: Double] = [:]
     public var generatedAt: Date
@@ -102,8 +106,9 @@ public struct ReportData: Sendable {
         return ReportData(
             detail: detail, previous: previous,
             evaluations: evaluations(detail.finalMetrics), previousEvaluations: previous.map { evaluations($0.finalMetrics) } ?? [],
-            architectures: architectures, series: series, routers: routers(detail.finalMetrics), parameters: Comparison.adapterParameters(detail.finalMetrics),
-            generatedAt: now
+            architectures: architectures, series: series, routers: routers(detail.finalMetrics),
+            evalRouters: routers(detail.finalMetrics, prefix: RouterMetricKey.evaluation),
+            parameters: Comparison.adapterParameters(detail.finalMetrics), generatedAt: now
         )
     }
 
@@ -158,15 +163,18 @@ public struct ReportData: Sendable {
         return order.map { EvaluationResult(task: $0.task, variant: $0.variant, metrics: metrics[$0]!) }
     }
 
-    static func routers(_ final: [MetricPoint]) -> [ReportRouter] {
+    /// Router statistics recorded under `prefix` (training's `router` or evaluation's
+    /// `eval.router`), one per (task, variant), in first-seen order.
+    static func routers(_ final: [MetricPoint], prefix: String = RouterMetricKey.training) -> [ReportRouter] {
         struct Key: Hashable { var task: String?, variant: String }
         var order: [Key] = [], out: [Key: ReportRouter] = [:]
         func grow<T>(_ a: inout [T], to n: Int, with v: T) { if a.count < n { a += Array(repeating: v, count: n - a.count) } }
         for p in final {
             guard let variant = p.variant else { continue }
             let k = Key(task: p.task, variant: variant)
-            let parsed = RouterMetricKey.parse(p.key)
-            guard parsed != nil || p.key == RouterMetricKey.droppedFraction || p.key == RouterMetricKey.entropy else { continue }
+            let parsed = RouterMetricKey.parse(p.key, prefix: prefix)
+            let totalDropped = RouterMetricKey.droppedFraction(prefix), totalEntropy = RouterMetricKey.entropy(prefix)
+            guard parsed != nil || p.key == totalDropped || p.key == totalEntropy else { continue }
             if out[k] == nil {
                 order.append(k)
                 out[k] = ReportRouter(task: p.task, variant: variant, load: [], dropped: [], entropy: [])
@@ -184,7 +192,7 @@ public struct ReportData: Sendable {
                 grow(&r.entropy, to: layer + 1, with: nil)
                 r.entropy[layer] = p.value
             case nil:
-                if p.key == RouterMetricKey.droppedFraction { r.totalDropped = p.value } else { r.totalEntropy = p.value }
+                if p.key == totalDropped { r.totalDropped = p.value } else { r.totalEntropy = p.value }
             }
             out[k] = r
         }

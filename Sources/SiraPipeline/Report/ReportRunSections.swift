@@ -4,12 +4,26 @@ import SiraStore
 /// The router, timeline and previous-run sections of the report.
 extension RunReport {
     func routerSection() -> String {
-        guard !data.routers.isEmpty else {
+        guard !data.routers.isEmpty || !data.evalRouters.isEmpty else {
             return "<p class=\"muted\">No router statistics: no SiRA adapter was trained in this run.</p>\n"
         }
-        var out = "<p class=\"note\">Measured over all training steps. Cells: share of each layer's top-k assignments routed to each expert (all adapted projections of the layer together). Right: fraction of assignments dropped because their expert was over capacity, and mean routing entropy (nats).</p>\n"
-        out += "<div class=\"charts\">\n"
-        for (r, replicas) in ReportRouter.averagedOverSeeds(data.routers) {
+        let cells = "Cells: share of each layer's top-k assignments routed to each expert (all adapted projections of the layer together). Right: fraction of assignments dropped because their expert was over capacity, and mean routing entropy (nats)."
+        var out = ""
+        if !data.evalRouters.isEmpty {
+            out += "<h3>On the eval split</h3>\n<p class=\"note\">What each adapter does at inference: its forwards over the task's eval split, under the evaluation capacity (<code>eval_capacity_factor</code>; unlimited by default, so nothing is dropped). \(cells)</p>\n"
+            out += routerGrid(data.evalRouters)
+        }
+        if !data.routers.isEmpty {
+            out += "<h3>During training</h3>\n<p class=\"note\">Measured over all training steps, under the training capacity and expert dropout. \(cells)</p>\n"
+            out += routerGrid(data.routers)
+        }
+        return out
+    }
+
+    /// One heatmap per (task, variant), seed replicas averaged.
+    private func routerGrid(_ routers: [ReportRouter]) -> String {
+        var out = "<div class=\"charts\">\n"
+        for (r, replicas) in ReportRouter.averagedOverSeeds(routers) {
             var title = r.task.map { "\($0) · \(r.variant)" } ?? "\(r.variant) (task mixture)"
             if replicas > 1 { title += " (mean of \(replicas) seeds)" }
             out += "<figure class=\"router\"><figcaption>\(HTML.escape(title))"

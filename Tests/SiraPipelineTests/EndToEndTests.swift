@@ -168,6 +168,52 @@ import Testing
         #expect(html.contains("Trainable adapter parameters: ") && html.contains("lora 432 · lora-wide 1728 · sira 1632"))
     }
 
+    /// Each ablation arm trains and is evaluated as SiRA with its one setting changed, and the
+    /// change shows where it must: expert count in the parameter count, capacity in the dropped
+    /// share, k in how the eval split's assignments spread.
+    @Test func ablationArmsTrainWithTheirOneSettingChanged() throws {
+        let p = try TinyPipeline(variants: "", compare: """
+            {seeds: [0], arms: [sira], sira: {r: 2, lora_alpha: 4, num_experts: 3, top_k: 2, capacity_factor: 1.25}, \
+            ablations: {top_k: [1], num_experts: [2], capacity_factor: [0.5], expert_dropout: [0.5]}}
+            """)
+        let result = try p.run()
+        #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        let run = try #require(try store.runs().first)
+        let s = try stages(store, run: run.id)
+        let arms = ["sira", "sira-k1", "sira-e2", "sira-cf0.5", "sira-drop0.5"]
+        for arm in arms {
+            for task in ["add", "rev"] {
+                #expect(s["train@\(task):\(arm)"] == .succeeded && s["evaluate@\(task):\(arm)"] == .succeeded, "\(arm) on \(task): \(s)")
+            }
+        }
+        let stored = try store.metrics(run: run.id).filter { $0.task == "add" }
+        func value(_ variant: String, _ key: String) throws -> Double {
+            try #require(stored.first { $0.variant == variant && $0.key == key }, "\(variant) \(key)").value
+        }
+        // Parameters (see the comparison test's count): 3 experts 1632; 2 experts 2·(2·32+16) +
+        // 2·(2·24+16) + 2·(2·80+16) + 2·(2·80+64) = 1088; k, capacity and dropout change none.
+        for arm in arms { #expect(try value(arm, "train.adapter_parameters") == (arm == "sira-e2" ? 1088 : 1632)) }
+        // Capacity 0.5: C = ceil(0.5·2·T/3) per expert keeps at most 3·C ≤ T + 2 of 2T
+        // assignments, so nearly half are dropped; 1.25 keeps far more.
+        let tight = try value("sira-cf0.5", RouterMetricKey.droppedFraction)
+        let loose = try value("sira", RouterMetricKey.droppedFraction)
+        #expect(tight > 0.4 && tight > loose + 0.2, "dropped: capacity 0.5 \(tight), 1.25 \(loose)")
+        // On the eval split (no capacity limit): with k = E = 2 every token goes to both experts,
+        // so each takes exactly half; every arm's shares sum to 1 per layer.
+        let e = RouterMetricKey.evaluation
+        #expect(try value("sira-e2", RouterMetricKey.layerLoad(0, expert: 0, prefix: e)) == 0.5)
+        #expect(try value("sira-e2", RouterMetricKey.layerLoad(0, expert: 1, prefix: e)) == 0.5)
+        #expect(!stored.contains { $0.variant == "sira-e2" && $0.key == RouterMetricKey.layerLoad(0, expert: 2, prefix: e) })
+        for arm in arms where arm != "sira-e2" {
+            let total = try (0 ..< 3).map { try value(arm, RouterMetricKey.layerLoad(0, expert: $0, prefix: e)) }.reduce(0, +)
+            #expect(abs(total - 1) < 1e-9, "\(arm): shares sum to \(total)")
+            #expect(try value(arm, RouterMetricKey.droppedFraction(e)) == 0)
+        }
+        // The ablations are compared like any arm.
+        for arm in arms.dropFirst() { #expect(result.stdout.contains(arm)) }
+    }
+
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {
         let config = { try TinyPipeline(trainSteps: 300, saveEvery: 20, jobs: 1, variants: "lora: {r: 2}") }
         let p = try config()

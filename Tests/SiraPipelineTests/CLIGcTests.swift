@@ -56,7 +56,7 @@ import Testing
         // --dry-run lists run 1, its unused outputs and logs, with the bytes they hold, and removes nothing.
         let dry = try p.command(["gc", "--keep", "1", "--dry-run", "--json"])
         #expect(dry.status == 0, "\(dry.stderr)")
-        let plan = try #require(try decodeJSON(dry.stdout) as? [String: Any])
+        let plan = try #require(try decodeJSON(dry) as? [String: Any])
         let decisions = try #require(plan["decisions"] as? [[String: Any]])
         let removed = decisions.filter { $0["delete"] as? Bool == true }.compactMap { ($0["run"] as? [String: Any])?["id"] as? Int }
         #expect(removed == [1])
@@ -124,7 +124,7 @@ import Testing
         let live = try store.createRun(pipeline: "tiny", manifestHash: "x", trigger: "test", status: .running)
         let held = try p.command(["gc", "--keep", "0", "--json"])
         #expect(held.status == 0, "\(held.stderr)")
-        let plan = try #require(try decodeJSON(held.stdout) as? [String: Any])
+        let plan = try #require(try decodeJSON(held) as? [String: Any])
         #expect((plan["skipped"] as? String)?.contains("run \(live) is running") == true, "\(held.stdout)")
         #expect(Set((plan["folders"] as? [[String: Any]] ?? []).compactMap { $0["path"] as? String }) == ["data/logs/77"])
         #expect(p.cacheEntries() == entries.union(["train/.0123abcd.tmp-99-7", "base/.gc-feed-42", "train/0123abcd.work", "train/notes.txt"]))

@@ -46,14 +46,14 @@ import Testing
         #expect(runs.map(\.id) == [3, 2, 1] && runs.allSatisfy { $0.status == .succeeded })
 
         // runs --json: every run, newest first, with status and its stage counts.
-        let listed = try #require(try decodeJSON(try p.command(["runs", "--json"]).stdout) as? [[String: Any]])
+        let listed = try #require(try decodeJSON(try p.command(["runs", "--json"])) as? [[String: Any]])
         #expect(listed.compactMap { ($0["run"] as? [String: Any])?["id"] as? Int } == [3, 2, 1])
         #expect(listed.compactMap { ($0["run"] as? [String: Any])?["status"] as? String } == ["succeeded", "succeeded", "succeeded"])
         let run2Counts = try #require((listed[1]["stages"] as? [String: Any])?["counts"] as? [String: Int])
         #expect(run2Counts == ["cached": try store.stages(run: 2).count])
         // Filters: by status, and a table that names every run.
         let failedOnly = try p.command(["runs", "--status", "failed", "--json"])
-        let failedList = try decodeJSON(failedOnly.stdout) as? [Any]
+        let failedList = try decodeJSON(failedOnly) as? [Any]
         #expect(failedOnly.status == 0 && failedList?.isEmpty == true)
         let table = try p.command(["runs"])
         for id in 1 ... 3 { #expect(tableRow(table.stdout, first: "\(id)")?.contains("succeeded") == true) }
@@ -75,7 +75,7 @@ import Testing
             let row = try #require(tableRow(show1.stdout, first: s.stage))
             #expect(row[2] == "succeeded" && row[4] == "miss", "\(row)")
         }
-        let detail = try #require(try decodeJSON(try p.command(["show", "3", "--json"]).stdout) as? [String: Any])
+        let detail = try #require(try decodeJSON(try p.command(["show", "3", "--json"])) as? [String: Any])
         let shownKeys = (detail["stages"] as? [[String: Any]] ?? []).compactMap { $0["cacheKey"] as? String }
         #expect(shownKeys == (try store.stages(run: 3)).compactMap(\.cacheKey))
 
@@ -101,7 +101,7 @@ import Testing
         let key1 = Dictionary(uniqueKeysWithValues: s1.map { ($0.stage, $0.cacheKey) })
         let changedKeys = Set(s3.filter { key1[$0.stage] != $0.cacheKey }.map(\.stage))
         #expect(changedKeys.contains("ingest@add") && changedKeys.contains("train@add:lora") && !changedKeys.contains("train@rev:lora"))
-        let rows = try #require(try decodeJSON(try p.command(["compare", "1", "3", "--only-changed", "--json"]).stdout) as? [[String: Any]])
+        let rows = try #require(try decodeJSON(try p.command(["compare", "1", "3", "--only-changed", "--json"])) as? [[String: Any]])
         #expect(rows.allSatisfy { $0["changed"] as? Bool == true && $0["isDuration"] as? Bool == false })
         let keyRows = Set(rows.compactMap { r -> String? in
             guard r["section"] as? String == "stage", let item = r["item"] as? String, item.hasSuffix(" cache key") else { return nil }

@@ -52,8 +52,15 @@ func systemTool(_ arguments: [String], in folder: URL) throws -> ChildProcess.Re
 }
 
 /// Decodes a command's `--json` output.
-func decodeJSON(_ text: String) throws -> Any {
-    try JSONSerialization.jsonObject(with: Data(text.utf8))
+/// A command's JSON output; when it is not JSON, the error says what the command printed and
+/// how it exited, so a failure names its cause.
+func decodeJSON(_ result: ChildProcess.Result) throws -> Any {
+    do {
+        return try JSONSerialization.jsonObject(with: Data(result.stdout.utf8))
+    } catch {
+        struct NotJSON: Error, CustomStringConvertible { var description: String }
+        throw NotJSON(description: "not JSON (\(error.localizedDescription)); exit \(result.status); stdout \(result.stdout.utf8.count) bytes: \(result.stdout.prefix(400)); stderr: \(result.stderr.prefix(2000))")
+    }
 }
 
 /// The rows of a rendered `TextTable` whose first cell is `first`, split into cells.

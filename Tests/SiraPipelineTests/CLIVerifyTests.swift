@@ -52,7 +52,7 @@ import Testing
         #expect(repacked.status == 1)
         #expect(repacked.stderr.hasPrefix("damaged/repacked.sira: adapter_model.safetensors: sha256 mismatch: SHA256SUMS says \(original), content is "),
                 "\(repacked.stderr)")
-        let json = try #require(try decodeJSON(try p.command(["verify", "--json", "damaged/repacked.sira", files[0]]).stdout) as? [[String: Any]])
+        let json = try #require(try decodeJSON(try p.command(["verify", "--json", "damaged/repacked.sira", files[0]])) as? [[String: Any]])
         #expect(json.compactMap { $0["ok"] as? Bool } == [false, true])
 
         let absent = try p.command(["verify", "damaged/none.sira"])

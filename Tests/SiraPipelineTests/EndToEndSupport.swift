@@ -74,6 +74,9 @@ final class ChildProcess: @unchecked Sendable {
     private let lock = NSCondition()
     private var out = ""
     private var err = ""
+    /// The raw bytes, decoded as a whole so a UTF-8 sequence split across reads stays intact.
+    private var outBytes = Data()
+    private var errBytes = Data()
     private var closed = 0
 
     init(_ executable: URL, _ arguments: [String], in folder: URL) throws {
@@ -84,21 +87,27 @@ final class ChildProcess: @unchecked Sendable {
         let o = Pipe(), e = Pipe()
         process.standardOutput = o
         process.standardError = e
+        // One blocking reader thread per pipe, not `readabilityHandler`: under load the handler
+        // could deliver the last chunk or the end of file late, and a result read then was cut.
         for (pipe, isOut) in [(o, true), (e, false)] {
-            pipe.fileHandleForReading.readabilityHandler = { [weak self] h in
-                guard let self else { return }
-                let data = h.availableData
-                self.lock.lock()
-                if data.isEmpty {
-                    h.readabilityHandler = nil
-                    self.closed += 1
-                } else if isOut {
-                    self.out += String(decoding: data, as: UTF8.self)
-                } else {
-                    self.err += String(decoding: data, as: UTF8.self)
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread { [self] in
+                while true {
+                    let data = handle.availableData
+                    lock.lock()
+                    if data.isEmpty {
+                        closed += 1
+                    } else if isOut {
+                        outBytes.append(data)
+                        out = String(decoding: outBytes, as: UTF8.self)
+                    } else {
+                        errBytes.append(data)
+                        err = String(decoding: errBytes, as: UTF8.self)
+                    }
+                    lock.broadcast()
+                    lock.unlock()
+                    if data.isEmpty { return }
                 }
-                self.lock.broadcast()
-                self.lock.unlock()
             }
         }
         try process.run()
@@ -126,7 +135,10 @@ final class ChildProcess: @unchecked Sendable {
         }
         process.waitUntilExit()
         lock.lock()
-        while closed < 2, lock.wait(until: Date().addingTimeInterval(5)) {}
+        // Both pipes reach end of file once the child and anything it spawned have exited.
+        let drained = Date().addingTimeInterval(60)
+        while closed < 2, lock.wait(until: drained) {}
+        if closed < 2 { Issue.record("the child's output did not reach end of file within 60 s of its exit") }
         let r = Result(status: process.terminationStatus, stdout: out, stderr: err)
         lock.unlock()
         return r

@@ -15,6 +15,7 @@ struct BenchModelCommand: ParsableCommand {
 
     @Option(help: "Timed steps per case.") var steps = 5
     @Option(help: "Threads (default: all cores).") var threads: Int?
+    @Option(help: "Sequence length of the builtin-small case; its batch keeps 2048 tokens per step (long sequences show the attention's share).") var seq = 128
     @Flag(help: "Also run the SmolLM2-135M shape (30 layers, hidden 576), slower.") var large = false
     @Option(help: "Write the figures as JSON to this file.") var json: String?
 
@@ -31,11 +32,15 @@ struct BenchModelCommand: ParsableCommand {
         var gflopPerSecond: Double
     }
 
+    func validate() throws {
+        guard seq >= 1 else { throw ValidationError("--seq must be at least 1") }
+    }
+
     func run() throws {
         if let threads { KernelThreads.count = threads }
         var shapes: [(String, LlamaConfig, Int, Int)] = [
             ("builtin-small", LlamaConfig(hiddenSize: 256, intermediateSize: 768, numHiddenLayers: 4, numAttentionHeads: 4,
-                                          numKeyValueHeads: 2, vocabSize: 4096, maxPositionEmbeddings: 512), 16, 128),
+                                          numKeyValueHeads: 2, vocabSize: 4096, maxPositionEmbeddings: max(512, seq)), max(1, 2048 / seq), seq),
         ]
         if large {
             shapes.append(("smollm2-135m", LlamaConfig(hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30,
@@ -100,7 +105,8 @@ struct BenchModelCommand: ParsableCommand {
     }
 
     /// Forward FLOPs per token: 2 × (projection and lm_head weights) + the attention GEMMs
-    /// (Q·Kᵀ and P·V over the full `seq × seq` block the engine computes).
+    /// counted over the full `seq × seq` block (PaLM's MFU convention), although the engine
+    /// computes only the causal half of it (plus the diagonal blocks).
     static func forwardFlops(_ c: LlamaConfig, seq: Int) -> Double {
         let qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
         let perLayer = c.hiddenSize * (qDim + 2 * kvDim) + qDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize

@@ -108,6 +108,19 @@ extension RunStore {
         return RetentionPlan(decisions: decisions)
     }
 
+    /// Removes exactly the runs `ids` (rows and checkpoint folders, the pipeline index repointed)
+    /// the way `applyRetention` removes its deletions, with none of the policy's protections:
+    /// for a caller that made these runs itself and must take them back out of the history (a
+    /// benchmark's timed reruns). Unknown ids are ignored. Returns the number of runs removed.
+    @discardableResult
+    public func removeRuns(_ ids: [RunID], workspace: URL) throws -> Int {
+        let root = workspace.standardizedFileURL
+        let decisions = try ids.compactMap { id in
+            try run(id).map { decision($0, true, "removed by its creator", Self.checkpointFolder(workspace: root, pipeline: $0.pipeline, run: id), root) }
+        }
+        return try applyRetention(RetentionPlan(decisions: decisions), workspace: root)
+    }
+
     /// Removes the plan's deletions: each folder is first renamed aside (`.gc-<run>-...`, atomic),
     /// then the run's rows are deleted in one transaction, then the aside folder is removed. A crash
     /// leaves either the run intact, or its rows without a folder (removed by the next gc), and

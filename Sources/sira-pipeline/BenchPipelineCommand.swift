@@ -10,7 +10,8 @@ import SiraStore
 /// `sira-pipeline bench pipeline`: the scheduler's own costs (DESIGN.md §9).
 /// - no-op rerun: the demo manifest run again with nothing changed (after a warm-up run that
 ///   builds its cache if needed): take the workspace lock, open SQLite, mark crashed runs, plan,
-///   hash every input, find every stage cached, record the run. Target < 1 s.
+///   hash every input, find every stage cached, record the run. Target < 1 s. The measuring
+///   reruns are removed from the history (and their `checkpoints/` folders) afterwards.
 /// - per-stage overhead: a throwaway workspace with a graph of trivial stages (each writes a few
 ///   bytes), recorded in SQLite: wall time per stage when each runs (key, temporary folder, log,
 ///   hashing, `_output.json`, fsync, rename, records) and when each is cached. Target < 20 ms.
@@ -141,9 +142,20 @@ struct BenchPipelineCommand: ParsableCommand {
         let (warm, first) = try runOnce()
         guard first.status == .succeeded else { throw ValidationError("the warm-up run of \(manifest) did not succeed: \(first.error ?? "")") }
         let ran = first.stages.filter { $0.status == .succeeded }.count
+        // Runs that only measured (every stage cached) leave the history and checkpoints/ as they
+        // were: a warm-up that built the cache is a real run and stays.
+        var measuringRuns = ran == 0 ? [first.runID] : []
+        defer {
+            if let store = try? RunStore(path: ws.databaseURL.path) {
+                do { try store.removeRuns(measuringRuns, workspace: ws.root) } catch {
+                    FileHandle.standardError.write(Data("bench pipeline: could not remove its reruns \(measuringRuns) from the history: \(error)\n".utf8))
+                }
+            }
+        }
         var times: [Double] = []
         for _ in 0 ..< max(1, repeats) {
             let (t, s) = try runOnce()
+            measuringRuns.append(s.runID)
             guard s.stages.allSatisfy({ $0.status == .cached }) else {
                 throw ValidationError("a rerun of \(manifest) was not entirely cached: \(s.stages.filter { $0.status != .cached }.map(\.id))")
             }

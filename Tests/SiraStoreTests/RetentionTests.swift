@@ -141,3 +141,21 @@ private struct Workspace {
     #expect(TimeSpec.format(duration: 3720) == "1h 02m")
     #expect(TimeSpec.format(t0, timeZone: utc) == "2023-11-14 22:13:20")
 }
+
+/// `removeRuns` takes out exactly the runs named — even the newest successful package, which a
+/// policy would keep — with their folders, and nothing else.
+@Test func removeRunsRemovesExactlyTheNamedRunsAndTheirFolders() throws {
+    let ws = try Workspace()
+    defer { try? FileManager.default.removeItem(at: ws.root) }
+    let kept = try ws.run("demo", hoursAgo: 3, .succeeded, files: ["dates.sira"], packageArtifact: true)
+    let a = try ws.run("demo", hoursAgo: 2, .succeeded, files: ["dates.sira"], packageArtifact: true)
+    let b = try ws.run("demo", hoursAgo: 1, .succeeded, files: ["dates.sira"], packageArtifact: true)
+    let other = try ws.run("other", hoursAgo: 1, .succeeded)
+    #expect(try ws.store.removeRuns([a, b, 999], workspace: ws.root) == 2)
+    #expect(try ws.store.runs().map(\.id).sorted() == [kept, other].sorted())
+    #expect(!ws.folderExists("demo", a) && !ws.folderExists("demo", b))
+    #expect(ws.folderExists("demo", kept) && ws.folderExists("other", other))
+    #expect(try ws.store.artifacts(run: kept).count == 1)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: ws.root.appendingPathComponent("checkpoints/demo").path)
+    #expect(leftovers.allSatisfy { !$0.hasPrefix(".gc-") }, "\(leftovers)")
+}

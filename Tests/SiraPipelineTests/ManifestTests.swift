@@ -208,8 +208,14 @@ jobs: 2
         } catch let e as ManifestError {
             #expect(e.description == "pipelines/bad.yaml:3: adapters.lora.r: must be between 1 and 4096, got 0")
         }
-        let missing = dir.appendingPathComponent("none.yaml")
-        #expect(throws: ManifestError.self) { try ManifestLoader.load(missing) }
+        // A file that cannot be read is named without a line.
+        func problem(_ url: URL, _ shown: String) -> String? {
+            do { _ = try ManifestLoader.load(url, displayPath: shown); return nil } catch { return "\(error)" }
+        }
+        #expect(problem(dir.appendingPathComponent("none.yaml"), "pipelines/none.yaml") == "pipelines/none.yaml: no such file")
+        #expect(problem(dir, "pipelines") == "pipelines: a folder, not a manifest file")
+        try Data([0x6e, 0x61, 0xff, 0xfe]).write(to: dir.appendingPathComponent("binary.yaml"))
+        #expect(problem(dir.appendingPathComponent("binary.yaml"), "b.yaml") == "b.yaml: not UTF-8 text")
     }
 
     @Test func hfBaseRefusesATrainedTokenizer() throws {

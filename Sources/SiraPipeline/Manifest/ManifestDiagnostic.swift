@@ -17,8 +17,10 @@ public struct ManifestDiagnostic: Error, Sendable, Equatable, CustomStringConver
         self.problem = problem
     }
 
+    /// `file:line: key.path: problem`; line 0 stands for the whole file (it cannot be read).
     public var description: String {
-        keyPath.isEmpty ? "\(file):\(line): \(problem)" : "\(file):\(line): \(keyPath): \(problem)"
+        let place = line > 0 ? "\(file):\(line)" : file
+        return keyPath.isEmpty ? "\(place): \(problem)" : "\(place): \(keyPath): \(problem)"
     }
 }
 

@@ -10,17 +10,21 @@ public enum ManifestLoader {
 
     public static func load(_ url: URL, displayPath: String? = nil) throws -> Manifest {
         let shown = displayPath ?? url.path
+        func unreadable(_ problem: String) -> ManifestError {
+            ManifestError([ManifestDiagnostic(file: shown, line: 0, column: 0, keyPath: "", problem: problem)])
+        }
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+            throw unreadable("no such file")
+        }
+        if isFolder.boolValue { throw unreadable("a folder, not a manifest file") }
         let bytes: Data
         do {
             bytes = try Data(contentsOf: url)
         } catch {
-            throw ManifestError([ManifestDiagnostic(
-                file: shown, line: 1, column: 1, keyPath: "", problem: "cannot read: \((error as NSError).localizedDescription)"
-            )])
+            throw unreadable("cannot read: \((error as NSError).localizedDescription)")
         }
-        guard let text = String(data: bytes, encoding: .utf8) else {
-            throw ManifestError([ManifestDiagnostic(file: shown, line: 1, column: 1, keyPath: "", problem: "not UTF-8 text")])
-        }
+        guard let text = String(data: bytes, encoding: .utf8) else { throw unreadable("not UTF-8 text") }
         return try parse(yaml: text, file: shown)
     }
 

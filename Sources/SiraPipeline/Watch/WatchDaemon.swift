@@ -165,6 +165,10 @@ public final class WatchDaemon: @unchecked Sendable {
             logReload(report, initial: true)
             let names = manifests.all.map(\.name)
             state.withLock { statusPipelines = names }
+            if names.isEmpty && manifests.failingFiles.isEmpty {
+                logger.warning("no pipeline manifests: files arriving in the inbox have no task to go to and are quarantined; add pipelines/NAME.yaml and send SIGHUP",
+                               metadata: ["folder": "\(workspace.relative(manifests.folder))"])
+            }
             queueStartupWork()
         }
 

@@ -34,7 +34,9 @@ struct ScoreCommand: ParsableCommand {
         do { data = try Data(contentsOf: inputURL) } catch {
             throw CommandError("\(input): cannot read: \(error.localizedDescription)")
         }
-        var totalNLL = 0.0, totalTokens = 0, lines = 0
+        // Every line is read and checked before the first is scored, so a bad line stops the
+        // command before it prints anything.
+        var work: [(sequence: [Int], scoredFrom: Int)] = []
         for (index, rawLine) in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let lineNumber = index + 1
             let line = rawLine.last == UInt8(ascii: "\r") ? rawLine.dropLast() : rawLine
@@ -67,12 +69,16 @@ struct ScoreCommand: ParsableCommand {
             if let bad = sequence.first(where: { $0 < 0 || $0 >= llama.config.vocabSize }) {
                 throw fail("token id \(bad) outside the model's vocabulary (0..<\(llama.config.vocabSize))")
             }
+            work.append((sequence, scoredFrom))
+        }
+        var totalNLL = 0.0, totalTokens = 0
+        for (sequence, scoredFrom) in work {
             let result = llama.loss(TokenBatch(sequence: sequence, scoredFrom: scoredFrom), mode: .evaluation)
             print("{\"nll\": \(Self.number(result.nllSum)), \"tokens\": \(result.tokens)}")
             totalNLL += result.nllSum
             totalTokens += result.tokens
-            lines += 1
         }
+        let lines = work.count
         guard totalTokens > 0 else { throw CommandError("\(input): no scorable lines") }
         let mean = totalNLL / Double(totalTokens)
         if json {

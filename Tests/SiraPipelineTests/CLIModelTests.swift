@@ -62,6 +62,12 @@ import Testing
         let published = try scores(try p.command(["score", "--model", "checkpoints/tiny/1/base", "--input", "score.jsonl", "--json"]))
         #expect(published.count == plain.count && zip(published, plain).allSatisfy { $0.nll == $1.nll && $0.tokens == $1.tokens })
 
+        // A bad line stops the command before anything is printed, naming the file and line.
+        try p.tw.write("{\"ids\": [1, 5, 9]}\n{\"ids\": [2, 999999]}\n", to: "bad.jsonl")
+        let bad = try p.command(["score", "--model", model, "--input", "bad.jsonl"])
+        #expect(bad.status != 0 && bad.stdout.isEmpty, "\(bad.stdout)")
+        #expect(bad.stderr.contains("bad.jsonl:2: token id 999999 outside the model's vocabulary"), "\(bad.stderr)")
+
         // One thread or two: the same scores (the kernels split work, not the sums' meaning).
         let oneThread = try scores(try p.command(["score", "--model", model, "--input", "score.jsonl", "--json", "--threads", "1"]))
         for (a, b) in zip(plain.dropLast(), oneThread.dropLast()) { #expect(abs(a.nll! - b.nll!) <= 1e-5 * abs(a.nll!)) }

@@ -52,7 +52,8 @@ struct CompareCommand: ParsableCommand {
                  duration: Bool = false) {
             var change: String?
             if let (x, y) = numbers, let x, let y, x.isFinite, y.isFinite, x != y {
-                change = (y - x >= 0 ? "+" : "") + formatValue(y - x)
+                let d = y - x
+                change = (d >= 0 ? "+" : "-") + (duration ? TimeSpec.format(duration: abs(d)) : formatValue(abs(d)))
             }
             rows.append(Row(section: section, item: item, a: va, b: vb, change: change, changed: va != vb, isDuration: duration))
         }

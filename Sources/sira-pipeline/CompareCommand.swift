@@ -10,14 +10,14 @@ struct CompareCommand: ParsableCommand {
         abstract: "Compare two runs: parameters, stages, cache keys and final metrics.")
 
     @Argument(help: "The first (baseline) run id.") var a: String
-    @Argument(help: "The second run id.") var b: String
+    @Argument(help: "The second run id, or `latest`.") var b: String
     @Flag(help: "Only rows that differ (durations are left out: they always differ).") var onlyChanged = false
     @OptionGroup var options: HistoryOptions
 
     func run() throws {
         try reportingFailures {
-            let (idA, idB) = (try parseRunID(a), try parseRunID(b))
             let store = try options.requireStore()
+            let (idA, idB) = (try resolveRunID(a, in: store), try resolveRunID(b, in: store))
             let (da, db) = (try store.requireDetail(idA), try store.requireDetail(idB))
             var rows = Self.rows(da, db)
             if onlyChanged { rows = rows.filter { $0.changed && !$0.isDuration } }

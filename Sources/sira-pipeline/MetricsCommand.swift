@@ -8,7 +8,7 @@ struct MetricsCommand: ParsableCommand {
         commandName: "metrics",
         abstract: "Print a metric's series for a run (per task and variant).")
 
-    @Argument(help: "The run id.") var runID: String
+    @Argument(help: "The run id, or `latest`.") var runID: String
     @Argument(help: "The metric key, e.g. loss, eval_loss, exact_match.") var key: String
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Only this adapter variant.") var variant: String?
@@ -16,8 +16,8 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         try reportingFailures {
-            let id = try parseRunID(runID)
             let store = try options.requireStore()
+            let id = try resolveRunID(runID, in: store)
             _ = try store.requireRun(id)
             let series = try store.metricSeries(run: id, key: key, task: task, variant: variant)
             if series.isEmpty {

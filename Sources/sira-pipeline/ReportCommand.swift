@@ -26,13 +26,7 @@ struct ReportCommand: ParsableCommand {
             var options = HistoryOptions()
             options.workspace = workspace
             let store = try options.requireStore()
-            let id: RunID
-            if runID == "latest" {
-                guard let newest = try store.runs(RunFilter(limit: 1)).first else { throw CLIFailure("\(store.path) has no runs") }
-                id = newest.id
-            } else {
-                id = try parseRunID(runID)
-            }
+            let id = try resolveRunID(runID, in: store)
             guard let data = try ReportData.load(store: store, run: id) else { throw CLIFailure("no run \(id) in \(store.path)") }
             let html = RunReport(data).html()
             if output == "-" {

@@ -37,6 +37,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Where stages run: local or slurm (default: the manifest's `executor`; slurm takes its settings from the manifest's `executor: {slurm: ...}` when present).")
     var executor: ExecutorChoice?
 
+    @Option(name: .customLong("force"), help: ArgumentHelp("Run the stages whose id matches GLOB even when cached (repeatable): train@dates:sira, 'train@*:sira', '*@dates*'. Each glob must match a stage of every manifest run.", valueName: "GLOB"))
+    var force: [String] = []
+
     enum ExecutorChoice: String, ExpressibleByArgument, CaseIterable {
         case local, slurm
     }
@@ -68,6 +71,17 @@ struct RunCommand: ParsableCommand {
             return
         }
 
+        // A --force glob that matches nothing is refused before anything runs.
+        if !force.isEmpty {
+            for manifest in loaded {
+                do {
+                    _ = try ForcedStages.select(force, among: PipelinePlanner.plan(manifest, ws).map(\.id), pipeline: manifest.name)
+                } catch let failure as StageFailure {
+                    throw ValidationError(failure.description)
+                }
+            }
+        }
+
         let session: WorkspaceSession
         do {
             let recorder = try StoreRecorder(workspace: ws)
@@ -90,7 +104,7 @@ struct RunCommand: ParsableCommand {
 
         var worst: Int32 = 0
         for manifest in loaded {
-            var options = RunOptions(jobs: jobs, trigger: session.crashedRuns.isEmpty ? trigger : "resume")
+            var options = RunOptions(jobs: jobs, trigger: session.crashedRuns.isEmpty ? trigger : "resume", force: force)
             switch (executor, manifest.executor) {
             case (nil, _): break
             case (.local, _): options.executor = LocalExecutor()

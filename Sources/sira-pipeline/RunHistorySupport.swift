@@ -99,10 +99,14 @@ func printJSON<T: Encodable>(_ value: T) throws {
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }
 
-/// A run id argument: `12` or `#12`.
-func parseRunID(_ text: String) throws -> RunID {
+/// A run argument: `12`, `#12`, or `latest` (the newest run in `store`).
+func resolveRunID(_ text: String, in store: RunStore) throws -> RunID {
+    if text == "latest" {
+        guard let newest = try store.runs(RunFilter(limit: 1)).first else { throw CLIFailure("\(store.path) has no runs") }
+        return newest.id
+    }
     guard let id = RunID(text.hasPrefix("#") ? String(text.dropFirst()) : text), id > 0 else {
-        throw CLIFailure("'\(text)' is not a run id (a positive number, as listed by `sira-pipeline runs`)")
+        throw CLIFailure("'\(text)' is not a run id (a positive number as listed by `sira-pipeline runs`, or latest)")
     }
     return id
 }

@@ -11,13 +11,13 @@ struct ShowCommand: ParsableCommand {
         commandName: "show",
         abstract: "Show a run: stages with status, duration and cache hits; metrics per task and variant.")
 
-    @Argument(help: "The run id (see `sira-pipeline runs`).") var runID: String
+    @Argument(help: "The run id (see `sira-pipeline runs`), or `latest`.") var runID: String
     @OptionGroup var options: HistoryOptions
 
     func run() throws {
         try reportingFailures {
-            let id = try parseRunID(runID)
             let store = try options.requireStore()
+            let id = try resolveRunID(runID, in: store)
             let detail = try store.requireDetail(id)
             if options.json {
                 try printJSON(detail)

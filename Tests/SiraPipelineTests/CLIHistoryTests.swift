@@ -141,5 +141,11 @@ import Testing
             #expect(r.status != 0)
             #expect(r.stderr.contains("'\(bad)' is not a run id"), "\(bad): \(r.stderr)")
         }
+        // `latest` names the newest run wherever a run is named.
+        let one = try p.command(["show", "1"]), latest = try p.command(["show", "latest"])
+        #expect(latest.status == 0 && latest.stdout == one.stdout, "\(latest.stderr)")
+        #expect(try p.command(["metrics", "latest", "train.loss"]).stdout == p.command(["metrics", "1", "train.loss"]).stdout)
+        let same = try p.command(["compare", "1", "latest", "--only-changed"])
+        #expect(same.status == 0 && same.stdout.contains("runs 1 and 1 do not differ"), "\(same.stdout)\(same.stderr)")
     }
 }

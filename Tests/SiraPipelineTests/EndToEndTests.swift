@@ -214,6 +214,32 @@ import Testing
         for arm in arms.dropFirst() { #expect(result.stdout.contains(arm)) }
     }
 
+    /// `run --force GLOB` reruns the matching stages although they are cached and replaces their
+    /// outputs; training is deterministic, so the new adapter has the same bytes and everything
+    /// after it stays cached. A glob that matches nothing is refused before anything runs.
+    @Test func forceRerunsExactlyTheMatchingStages() throws {
+        let p = try TinyPipeline(variants: "lora: {r: 2}")
+        #expect(try p.run().status == 0)
+        let store = try RunStore(path: p.workspace.databaseURL.path)
+        let typo = try p.run(["--force", "trian@*"])
+        #expect(typo.status == 64 && typo.stderr.contains("--force 'trian@*' matches no stage of tiny"), "\(typo.stderr)")
+        #expect(try store.runs().count == 1)
+
+        let first = try #require(try store.runs().first)
+        let keyBefore = try #require(try store.stages(run: first.id).first { $0.stage == "train@add:lora" }?.cacheKey)
+        let forced = try p.run(["--force", "train@add:*", "--force", "tokenize@rev"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let run = try #require(try store.runs().first)
+        let s = try stages(store, run: run.id)
+        #expect(s["train@add:lora"] == .succeeded && s["tokenize@rev"] == .succeeded, "\(s)")
+        let others = s.filter { $0.key != "train@add:lora" && $0.key != "tokenize@rev" }
+        #expect(!others.isEmpty && others.values.allSatisfy { $0 == .cached }, "\(others.filter { $0.value != .cached })")
+        // Same key, same place: the output was replaced, not put beside the old one.
+        let keyAfter = try #require(try store.stages(run: run.id).first { $0.stage == "train@add:lora" }?.cacheKey)
+        #expect(keyAfter == keyBefore)
+        #expect(try store.params(run: run.id).contains { $0.key == "run.force" && $0.value == "train@add:* tokenize@rev" })
+    }
+
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {
         let config = { try TinyPipeline(trainSteps: 300, saveEvery: 20, jobs: 1, variants: "lora: {r: 2}") }
         let p = try config()

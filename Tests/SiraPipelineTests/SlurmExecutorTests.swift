@@ -237,6 +237,16 @@ extension SlurmExecutorTests {
         let local = try runProbe(probe, in: ws.workspace, executor: LocalExecutor(), retries: 0)
         #expect(local.count(.cached) == local.stages.count)
         for s in fixed.stages { #expect(again.stage(s.id)?.metrics == s.metrics && local.stage(s.id)?.metrics == s.metrics) }
+
+        // --force: the forced stage gets a job and runs although cached (the job is told so);
+        // its dependants' jobs find their outputs cached, as the output's bytes are the same.
+        let target = StageID(.train, task: "q r", variant: ProbePipeline.variant)
+        let forced = try runProbe(probe, in: ws.workspace, executor: SlurmExecutor(options: try slurmOptions()), retries: 0,
+                                  force: [target.description])
+        #expect(forced.status == .succeeded)
+        #expect(forced.stage(target)?.status == .succeeded, "\(forced.stages.map { "\($0.id) \($0.status)" })")
+        #expect(forced.stages.filter { $0.id != target }.allSatisfy { $0.status == .cached })
+        #expect(forced.stage(target)?.metrics == fixed.stage(target)?.metrics)
     }
 }
 

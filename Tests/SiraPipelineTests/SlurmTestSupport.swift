@@ -96,12 +96,12 @@ final class HostileWorkspace: @unchecked Sendable {
 /// Runs `probe` in `workspace` with `executor` and an in-memory recorder.
 func runProbe(_ probe: ProbePipeline, in workspace: Workspace, executor: StageExecutor, retries: Int,
               recorder: RunRecorder = MemoryRecorder(), observer: PipelineObserver? = nil,
-              onSession: ((WorkspaceSession) -> Void)? = nil) throws -> RunSummary {
+              onSession: ((WorkspaceSession) -> Void)? = nil, force: [String] = []) throws -> RunSummary {
     let session = try WorkspaceSession(workspace: workspace, recorder: recorder, executor: executor)
     defer { session.close() }
     onSession?(session)
     return try session.run(stages: probe.stages(), pipeline: "probe", manifestHash: "probe", jobs: 2, retries: retries,
-                           options: RunOptions(heartbeatInterval: 0.5, backoff: 0.2, source: .probe(probe)), observer: observer)
+                           options: RunOptions(heartbeatInterval: 0.5, backoff: 0.2, source: .probe(probe), force: force), observer: observer)
 }
 
 func slurmOptions(cpus: Int = 1, arrayLimit: Int? = 2) throws -> SlurmExecutorOptions {

@@ -13,11 +13,13 @@ public struct ExecutionPlan: Sendable {
     /// Extra attempts after a failed one: an attempt numbered `retries + 1` that fails is final.
     public let retries: Int
     public let source: StageSource?
+    /// Stages that run even when their output is cached (`run --force`).
+    public let forced: Set<StageID>
     /// Set when the run is being stopped (SIGINT, SIGTERM, `cancel()`).
     let cancellation: CancellationFlag
 
     init(runID: Int64, pipeline: String, workspace: Workspace, stages: [any PipelineStage], retries: Int,
-         source: StageSource?, cancellation: CancellationFlag) {
+         source: StageSource?, forced: Set<StageID> = [], cancellation: CancellationFlag) {
         self.runID = runID
         self.pipeline = pipeline
         self.workspace = workspace
@@ -27,6 +29,7 @@ public struct ExecutionPlan: Sendable {
         self.stages = ordered ?? stages
         self.retries = retries
         self.source = source
+        self.forced = forced
         self.cancellation = cancellation
     }
 

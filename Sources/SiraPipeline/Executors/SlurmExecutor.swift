@@ -149,10 +149,10 @@ public final class SlurmExecutor: StageExecutor, @unchecked Sendable {
 
     /// Stages whose output is already in the cache, found as the local executor would (same key
     /// from the same inputs), dependencies first: they need no job, so a rerun of an unchanged
-    /// pipeline submits nothing.
+    /// pipeline submits nothing. Forced stages (`run --force`) always get a job.
     private func findCached(_ state: SlurmRunState) {
         let ws = state.plan.workspace
-        for (i, stage) in state.plan.stages.enumerated() {
+        for (i, stage) in state.plan.stages.enumerated() where !state.plan.forced.contains(stage.id) {
             var inputs: [StageID: StageOutput] = [:]
             for dep in stage.dependencies {
                 guard let n = state.numbers[dep], let out = state.cached[n] else { break }
@@ -500,7 +500,8 @@ final class SlurmRunState: @unchecked Sendable {
             SlurmJobPlanner.Stage(id: s.id, dependencies: s.dependencies.compactMap { numbers[$0] })
         })
         spec = SlurmRunSpec(runID: plan.runID, pipeline: plan.pipeline, toolVersion: ToolVersion.string, source: source,
-                            stages: plan.stages.map { .init(id: $0.id.description, dependencies: $0.dependencies.map(\.description)) })
+                            stages: plan.stages.map { .init(id: $0.id.description, dependencies: $0.dependencies.map(\.description)) },
+                            forced: plan.forced.isEmpty ? nil : plan.forced.map(\.description).sorted())
         workspaceTag = Self.workspaceTag(plan.workspace)
         comment = Self.comment(plan.workspace, runID: plan.runID)
     }

@@ -123,6 +123,8 @@ struct SlurmRunSpec: Codable, Sendable, Equatable {
     var source: Source
     /// Stages by number (their position here).
     var stages: [Stage]
+    /// Ids of the stages that run even when cached (`run --force`); nil in specs that predate it.
+    var forced: [String]?
 
     func number(of id: String) -> Int? { stages.firstIndex { $0.id == id } }
 }

@@ -83,7 +83,8 @@ public enum StageExec {
         let progress = ProgressWriter(url: folder.progressURL(stage: number, attempt: attempt))
         let a = StageAttempt(
             stage: target, attempt: attempt, runID: runID, workspace: ws, inputs: inputs,
-            logURL: folder.logURL(stage: target.id, attempt: attempt), threads: threads(), cancellation: cancellation,
+            logURL: folder.logURL(stage: target.id, attempt: attempt), threads: threads(),
+            force: spec.forced?.contains(stage) ?? false, cancellation: cancellation,
             events: { event in if case let .progress(p) = event { progress.write(p) } },
             metrics: { samples in metrics.append(samples) }
         )

@@ -57,12 +57,14 @@ final class Scheduler: @unchecked Sendable {
     private let executor: StageExecutor
     private let observer: PipelineObserver?
     private let options: SchedulerOptions
+    private let forced: Set<StageID>
     private let cancellation: CancellationFlag
     private var running = 0
     private var cancelHandled = false
 
     init(stages: [any PipelineStage], runID: Int64, pipeline: String, workspace: Workspace, recorder: RunRecorder,
-         executor: StageExecutor, observer: PipelineObserver?, options: SchedulerOptions, cancellation: CancellationFlag) throws {
+         executor: StageExecutor, observer: PipelineObserver?, options: SchedulerOptions, forced: Set<StageID> = [],
+         cancellation: CancellationFlag) throws {
         let graph = try StageGraph(nodes: stages.map { StageGraph.Node(id: $0.id, dependencies: $0.dependencies) })
         order = graph.stages.map(\.id)
         for s in stages { entries[s.id] = Entry(stage: s) }
@@ -73,6 +75,7 @@ final class Scheduler: @unchecked Sendable {
         self.executor = executor
         self.observer = observer
         self.options = options
+        self.forced = forced
         self.cancellation = cancellation
     }
 
@@ -154,7 +157,7 @@ final class Scheduler: @unchecked Sendable {
         observer?.handle(.stageStarted(id, attempt: e.attempts))
         let attempt = StageAttempt(
             stage: e.stage, attempt: e.attempts, runID: runID, workspace: workspace, inputs: inputs, logURL: logURL,
-            threads: max(1, ProcessInfo.processInfo.activeProcessorCount / options.jobs),
+            threads: max(1, ProcessInfo.processInfo.activeProcessorCount / options.jobs), force: forced.contains(id),
             cancellation: cancellation,
             events: { [weak observer] event in observer?.handle(event) },
             metrics: { samples in try? recorder.recordMetrics(run: runID, stageRun: stageRun, stage: id, samples) }

@@ -17,6 +17,8 @@ public struct StageAttempt: Sendable {
     public let logURL: URL
     /// Compute threads for the stage (cores / jobs).
     public let threads: Int
+    /// Run even when the output is cached (`run --force`); the new output replaces it.
+    public let force: Bool
     let cancellation: CancellationFlag
     let events: @Sendable (PipelineEvent) -> Void
     let metrics: @Sendable ([MetricSample]) -> Void
@@ -68,12 +70,14 @@ public enum StageRunner {
         let lockName = "\(stage.id.kind.rawValue)/\(key)"
         keyLocks.lock(lockName)
         defer { keyLocks.unlock(lockName) }
-        if let out = StageOutput.loadIfComplete(folder: folder, workspace: ws) { return .cached(out) }
+        if !a.force, let out = StageOutput.loadIfComplete(folder: folder, workspace: ws) { return .cached(out) }
         if a.cancellation.isSet { return .cancelled(key: key) }
 
         let fm = FileManager.default
         let tmp = kindFolder.appendingPathComponent(".\(key).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         let work = kindFolder.appendingPathComponent("\(key).work")
+        // A forced stage starts from scratch; its own retries resume from what it saved.
+        if a.force && a.attempt == 1 { try? fm.removeItem(at: work) }
         var log: FileHandle?
         do {
             try fm.createDirectory(at: tmp, withIntermediateDirectories: true)

@@ -15,9 +15,11 @@ public struct RunOptions: Sendable {
     /// Runs this run's stages instead of the session's executor (`run --executor`, a manifest's
     /// `executor: slurm`).
     public var executor: StageExecutor?
+    /// Globs over stage ids whose stages run even when cached (`ForcedStages`).
+    public var force: [String]
 
     public init(jobs: Int? = nil, retries: Int? = nil, trigger: String = "manual", heartbeatInterval: Double = 5, backoff: Double = 2,
-                source: StageSource? = nil, executor: StageExecutor? = nil) {
+                source: StageSource? = nil, executor: StageExecutor? = nil, force: [String] = []) {
         self.jobs = jobs
         self.retries = retries
         self.trigger = trigger
@@ -25,6 +27,7 @@ public struct RunOptions: Sendable {
         self.backoff = backoff
         self.source = source
         self.executor = executor
+        self.force = force
     }
 }
 
@@ -76,6 +79,9 @@ public final class WorkspaceSession: @unchecked Sendable {
     /// Runs `stages` as one recorded run of `pipeline`.
     public func run(stages: [any PipelineStage], pipeline: String, manifestHash: String, params: [String: String] = [:],
                     jobs: Int, retries: Int, options: RunOptions, observer: PipelineObserver?) throws -> RunSummary {
+        let forced = try ForcedStages.select(options.force, among: stages.map(\.id), pipeline: pipeline)
+        var params = params
+        if !options.force.isEmpty { params["run.force"] = options.force.joined(separator: " ") }
         let runID = try recorder.createRun(pipeline: pipeline, manifestHash: manifestHash, trigger: options.trigger)
         let recorder = self.recorder
         try? recorder.recordParams(run: runID, params)
@@ -91,14 +97,14 @@ public final class WorkspaceSession: @unchecked Sendable {
             let schedulerOptions = SchedulerOptions(jobs: options.jobs ?? jobs, retries: options.retries ?? retries, backoff: options.backoff)
             scheduler = try Scheduler(
                 stages: stages, runID: runID, pipeline: pipeline, workspace: workspace, recorder: recorder,
-                executor: executor, observer: observer, options: schedulerOptions, cancellation: flag
+                executor: executor, observer: observer, options: schedulerOptions, forced: forced, cancellation: flag
             )
         } catch {
             try? recorder.finishRun(runID, status: .failed, error: "\(error)")
             throw error
         }
         let plan = ExecutionPlan(runID: runID, pipeline: pipeline, workspace: workspace, stages: stages,
-                                 retries: options.retries ?? retries, source: options.source, cancellation: flag)
+                                 retries: options.retries ?? retries, source: options.source, forced: forced, cancellation: flag)
         do {
             try executor.begin(plan)
         } catch {

@@ -240,6 +240,26 @@ import Testing
         #expect(try store.params(run: run.id).contains { $0.key == "run.force" && $0.value == "train@add:* tokenize@rev" })
     }
 
+    /// `grad_accum` reaches the trainer: a run with it trains, records it, and its training
+    /// stages get other cache keys than the same run without it (the other stages keep theirs).
+    @Test func gradAccumTrainsWithItsOwnCacheKeys() throws {
+        let plain = try TinyPipeline(variants: "lora: {r: 2}")
+        let accumulated = try TinyPipeline(variants: "lora: {r: 2}", trainExtra: ", grad_accum: 2")
+        var keys: [[String: String]] = []
+        for p in [plain, accumulated] {
+            let result = try p.run()
+            #expect(result.status == 0, "\(result.stderr)")
+            let store = try RunStore(path: p.workspace.databaseURL.path)
+            let run = try #require(try store.runs().first)
+            keys.append(Dictionary(uniqueKeysWithValues: try store.stages(run: run.id).compactMap { s in s.cacheKey.map { (s.stage, $0) } }))
+            if p === accumulated { #expect(try store.params(run: run.id).contains { $0.key == "train.grad_accum" && $0.value == "2" }) }
+        }
+        for (stage, key) in keys[0] {
+            if stage.hasPrefix("train@") { #expect(keys[1][stage] != key, "\(stage)") }
+            if stage.hasPrefix("ingest@") || stage.hasPrefix("tokenize@") || stage == "base" { #expect(keys[1][stage] == key, "\(stage)") }
+        }
+    }
+
     @Test func killedDuringTrainingResumesAndEndsLikeAnUninterruptedRun() throws {
         let config = { try TinyPipeline(trainSteps: 300, saveEvery: 20, jobs: 1, variants: "lora: {r: 2}") }
         let p = try config()

@@ -93,6 +93,21 @@ jobs: 2
         #expect(m.retries == ManifestDefaults.retries && m.jobs == ManifestDefaults.jobs && m.schedule == nil)
     }
 
+    /// `grad_accum` sets the effective batch; 1 is the same spec as leaving it out, and a spec
+    /// without it encodes without it, so manifests that never use it keep their cache keys.
+    @Test func gradAccumSetsTheEffectiveBatchAndLeavesOtherKeysAlone() throws {
+        func train(_ body: String) throws -> TrainSpec {
+            try ManifestLoader.parse(yaml: "name: p\ntasks: [{from: a.jsonl}]\nadapters: {lora: }\ntrain: {\(body)}\n", file: "m.yaml").train
+        }
+        let accumulated = try train("batch: 4, grad_accum: 3")
+        #expect(accumulated.gradAccum == 3 && accumulated.effectiveBatch == 12)
+        #expect(try train("batch: 4, grad_accum: 1") == train("batch: 4"))
+        #expect(try !CacheKey.canonicalJSON(train("batch: 4")).contains("gradAccum"))
+        #expect(try CacheKey.canonicalJSON(accumulated) != CacheKey.canonicalJSON(train("batch: 4")))
+        let bad = manifestErrors("name: p\ntasks: [{from: a.jsonl}]\nadapters: {lora: }\ntrain:\n  grad_accum: 0\n", file: "m.yaml")
+        #expect(bad.contains { $0.keyPath == "train.grad_accum" && $0.line == 5 }, "\(bad)")
+    }
+
     @Test func unknownKeyNamesFileLineAndPathWithAHint() {
         let yaml = fullManifest.replacingOccurrences(of: "train: {steps: 400,", with: "train:\n  lerning_rate: 0.1\n  steps: 400\ntrain_x: {")
         let errors = manifestErrors(yaml, file: "pipelines/typo.yaml")

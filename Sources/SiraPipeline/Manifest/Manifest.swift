@@ -137,6 +137,13 @@ public struct TrainSpec: Sendable, Equatable, Codable {
     /// The eval-split loss is measured every this many steps during training (the report's eval
     /// curves); nil: never.
     public var evalEvery: Int? = nil
+    /// Micro-batches of `batch` sequences accumulated per optimizer step (`grad_accum`): the
+    /// effective batch is `batch × gradAccum` at the memory of `batch`. nil: 1 (so the cache keys
+    /// of manifests without it do not change).
+    public var gradAccum: Int? = nil
+
+    /// Sequences per optimizer step.
+    public var effectiveBatch: Int { batch * (gradAccum ?? 1) }
 }
 
 public struct EvaluateSpec: Sendable, Equatable, Codable {

@@ -2,6 +2,7 @@
 enum TrainSection {
     static let trainKeys = [
         "steps", "batch", "seq_len", "lr", "warmup", "schedule", "weight_decay", "grad_clip", "seed", "save_every", "eval_every",
+        "grad_accum",
     ]
 
     static func train(_ value: YAMLValue?) -> TrainSpec {
@@ -19,6 +20,7 @@ enum TrainSection {
         t.seed = m.value("seed")?.int(0 ... Int(Int32.max)) ?? t.seed
         t.saveEvery = m.value("save_every")?.int(1 ... 100_000_000) ?? t.saveEvery
         t.evalEvery = m.value("eval_every")?.int(1 ... 100_000_000) ?? t.evalEvery
+        if let accum = m.value("grad_accum")?.int(1 ... 4096) { t.gradAccum = accum == 1 ? nil : accum }
         if t.warmup > t.steps {
             value.sink.report(warmupValue?.mark ?? m.mark, m.childPath("warmup"), "warmup (\(t.warmup)) must be ≤ steps (\(t.steps))")
         }

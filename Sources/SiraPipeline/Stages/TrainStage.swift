@@ -68,11 +68,12 @@ struct TrainStage: PipelineStage {
         let trainer = try Trainer(
             model: model, source: source,
             config: TrainingLoop.trainerConfig(steps: train.steps, lr: train.lr, warmup: train.warmup, schedule: train.schedule,
-                                               weightDecay: train.weightDecay, gradClip: train.gradClip, seed: train.seed),
+                                               weightDecay: train.weightDecay, gradClip: train.gradClip, seed: train.seed,
+                                               gradAccum: train.gradAccum ?? 1),
             stateURL: context.workFolder.appendingPathComponent("trainer.state")
         )
         context.log("\(variant.name) (\(variant.architecture.rawValue)) on \(tasks.joined(separator: ", ")): \(examples) examples, \(adapters.parameters.reduce(0) { $0 + $1.value.count }) adapter weights")
-        var loop = TrainingLoop(context: context, saveEvery: train.saveEvery, prefix: "train", tokensPerStep: train.batch * train.seqLen)
+        var loop = TrainingLoop(context: context, saveEvery: train.saveEvery, prefix: "train", tokensPerStep: train.effectiveBatch * train.seqLen)
         if let every = train.evalEvery {
             // Eval-split loss during training: `train.eval_loss`, or one series per task
             // (`train.eval_loss.<task>`) for a multitask adapter.

@@ -74,9 +74,9 @@ struct TrainingLoop {
     }
 
     static func trainerConfig(steps: Int, lr: Double, warmup: Int, schedule: TrainSpec.Schedule, weightDecay: Double,
-                              gradClip: Double, seed: Int) -> TrainerConfig {
+                              gradClip: Double, seed: Int, gradAccum: Int = 1) -> TrainerConfig {
         TrainerConfig(steps: steps, learningRate: lr, warmupSteps: warmup,
                       minLearningRateRatio: schedule == .constant ? 1 : 0.1, weightDecay: weightDecay,
-                      maxGradNorm: gradClip > 0 ? gradClip : nil, seed: UInt64(seed))
+                      maxGradNorm: gradClip > 0 ? gradClip : nil, gradientAccumulation: gradAccum, seed: UInt64(seed))
     }
 }

@@ -6,12 +6,16 @@ import Dispatch
 /// Layout (row-major, one row per token, rows `b·seq + t`): `q` `[N, heads·hd]`, `k`, `v`
 /// `[N, kvHeads·hd]` (already rotated), output `[N, heads·hd]`. Query head `h` reads KV head
 /// `h / (heads / kvHeads)`. Each (sequence, head) block is two GEMMs on strided views —
-/// `S = Q Kᵀ` and `O = P V` — with the scaled causal softmax in between; `probs`
-/// `[batch, heads, seq, seq]` keeps P for the backward pass (masked entries 0).
+/// `S = Q Kᵀ` and `O = P V` — with the scaled causal softmax in between.
 ///
 /// Causal skip: queries are taken `rowBlock` rows at a time, and rows `r0..<r1` meet only keys
 /// `0..<r1`, so the GEMMs cover the lower triangle plus the diagonal blocks — about half of
 /// the `seq × seq` work at long sequences — and never read a masked score.
+///
+/// Memory: P is not kept. The backward recomputes each row block's P with the very calls the
+/// forward made (same GEMM shapes, single-threaded), so it is bit for bit the forward's P, at the
+/// cost of one more `Q Kᵀ` GEMM and softmax; the activations need no `[batch, heads, seq, seq]`
+/// tensor, only `rowBlock × seq` scratch per thread.
 struct AttentionShape {
     var batch: Int
     var seq: Int
@@ -36,8 +40,17 @@ struct AttentionPointers {
     var q: UnsafeMutablePointer<Float>
     var k: UnsafeMutablePointer<Float>
     var v: UnsafeMutablePointer<Float>
-    var probs: UnsafeMutablePointer<Float>
     var out: UnsafeMutablePointer<Float>
+}
+
+/// P for query rows `r0..<r1` of one head against keys `0..<r1`: `[r1 - r0, r1]` into `probs`
+/// (row stride `seq`), masked entries 0. `q` and `k` point at the head's first row.
+@inline(__always)
+private func causalProbabilities(_ s: AttentionShape, q: UnsafePointer<Float>, k: UnsafePointer<Float>, rows r0: Int, _ r1: Int,
+                                 into probs: UnsafeMutablePointer<Float>) {
+    sgemm(.noTranspose, .transpose, m: r1 - r0, n: r1, k: s.headDim, alpha: 1, a: q + r0 * s.qStride, lda: s.qStride,
+          b: k, ldb: s.kvStride, beta: 0, c: probs, ldc: s.seq, threads: 1)
+    softmaxForward(x: probs, y: probs, rows: r1 - r0, cols: r1, ld: s.seq, scale: s.scale, causalOffset: r0, threads: 1)
 }
 
 func causalAttentionForward(_ s: AttentionShape, _ p: AttentionPointers, threads: Int) {
@@ -47,15 +60,12 @@ func causalAttentionForward(_ s: AttentionShape, _ p: AttentionPointers, threads
         let q = p.q + b * t * s.qStride + h * hd
         let k = p.k + b * t * s.kvStride + g * hd
         let v = p.v + b * t * s.kvStride + g * hd
-        let probs = p.probs + unit * t * t
         let out = p.out + b * t * s.qStride + h * hd
+        let probs = UnsafeMutablePointer<Float>.allocate(capacity: min(t, max(1, s.rowBlock)) * t)
+        defer { probs.deallocate() }
         for (r0, r1) in s.rowBlocks {
-            let m = r1 - r0, pRows = probs + r0 * t
-            sgemm(.noTranspose, .transpose, m: m, n: r1, k: hd, alpha: 1, a: q + r0 * s.qStride, lda: s.qStride, b: k, ldb: s.kvStride,
-                  beta: 0, c: pRows, ldc: t, threads: 1)
-            // Zeroes every masked entry of these rows, including the columns ≥ r1 no GEMM wrote.
-            softmaxForward(x: pRows, y: pRows, rows: m, cols: t, ld: t, scale: s.scale, causalOffset: r0, threads: 1)
-            sgemm(.noTranspose, .noTranspose, m: m, n: hd, k: r1, alpha: 1, a: pRows, lda: t, b: v, ldb: s.kvStride,
+            causalProbabilities(s, q: q, k: k, rows: r0, r1, into: probs)
+            sgemm(.noTranspose, .noTranspose, m: r1 - r0, n: hd, k: r1, alpha: 1, a: probs, lda: t, b: v, ldb: s.kvStride,
                   beta: 0, c: out + r0 * s.qStride, ldc: s.qStride, threads: 1)
         }
     }
@@ -70,11 +80,11 @@ func causalAttentionBackward(_ s: AttentionShape, _ p: AttentionPointers, dOut: 
     let t = s.seq, hd = s.headDim
     LlamaParallel.forEach(s.batch * s.kvHeads, threads: threads) { unit in
         let b = unit / s.kvHeads, g = unit % s.kvHeads
-        // dP and dS of one row block at a time: [rows of the block, t] each, row stride t.
+        // P (recomputed), dP and dS of one row block at a time: [rows of the block, t] each.
         let blockRows = min(t, max(1, s.rowBlock))
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * blockRows * t)
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * blockRows * t)
         defer { scratch.deallocate() }
-        let dPRows = scratch, dSRows = scratch + blockRows * t
+        let pRows = scratch, dPRows = scratch + blockRows * t, dSRows = scratch + 2 * blockRows * t
         let k = p.k + b * t * s.kvStride + g * hd
         let v = p.v + b * t * s.kvStride + g * hd
         let dK = dk + b * t * s.kvStride + g * hd
@@ -87,9 +97,9 @@ func causalAttentionBackward(_ s: AttentionShape, _ p: AttentionPointers, dOut: 
             let q = p.q + b * t * s.qStride + h * hd
             let dO = dOut + b * t * s.qStride + h * hd
             let dQ = dq + b * t * s.qStride + h * hd
-            let probs = p.probs + (b * s.heads + h) * t * t
             for (r0, r1) in s.rowBlocks {
-                let m = r1 - r0, pRows = probs + r0 * t, dORows = dO + r0 * s.qStride
+                let m = r1 - r0, dORows = dO + r0 * s.qStride
+                causalProbabilities(s, q: q, k: k, rows: r0, r1, into: pRows)
                 // dP = dO Vᵀ; dV += Pᵀ dO (keys 0..<r1 only: the rest are masked for these rows)
                 sgemm(.noTranspose, .transpose, m: m, n: r1, k: hd, alpha: 1, a: dORows, lda: s.qStride, b: v, ldb: s.kvStride,
                       beta: 0, c: dPRows, ldc: t, threads: 1)

@@ -2,9 +2,10 @@
 /// for one `batch × seq` shape (reallocated only when the shape changes).
 ///
 /// Per layer `l`: the residual stream entering it (`residual[l]`; `residual[layers]` is the final
-/// hidden state), the inverse RMS of both norms, rotated q/k, v, attention probabilities and
-/// output, the mid-block residual, and the MLP's gate/up pre-activations — about
-/// `layers · tokens · (2·hidden + 2·heads·hd + 2·kvHeads·hd + 2·intermediate + heads·seq)` floats.
+/// hidden state), the inverse RMS of both norms, rotated q/k, v, the attention output, the
+/// mid-block residual, and the MLP's gate/up pre-activations — about
+/// `layers · tokens · (2·hidden + 2·heads·hd + 2·kvHeads·hd + 2·intermediate)` floats, linear in
+/// the sequence length (attention probabilities are recomputed in the backward, not kept).
 /// The normed inputs and the SwiGLU output are cheap to recompute (deterministically, so bit for
 /// bit what the forward saw) and live in buffers shared by all layers.
 final class LlamaActivations {
@@ -22,15 +23,14 @@ final class LlamaActivations {
 
     final class LayerActivations {
         let invRMS1: Tensor
-        let q: Tensor, k: Tensor, v: Tensor, probs: Tensor, attention: Tensor
+        let q: Tensor, k: Tensor, v: Tensor, attention: Tensor
         let mid: Tensor, invRMS2: Tensor
         let gate: Tensor, up: Tensor
 
-        init(tokens n: Int, batch: Int, seq: Int, config c: LlamaConfig) {
+        init(tokens n: Int, config c: LlamaConfig) {
             let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
             invRMS1 = Tensor(shape: [n])
             q = Tensor(shape: [n, qDim]); k = Tensor(shape: [n, kvDim]); v = Tensor(shape: [n, kvDim])
-            probs = Tensor(shape: [batch, c.numAttentionHeads, seq, seq])
             attention = Tensor(shape: [n, qDim])
             mid = Tensor(shape: [n, d]); invRMS2 = Tensor(shape: [n])
             gate = Tensor(shape: [n, c.intermediateSize]); up = Tensor(shape: [n, c.intermediateSize])
@@ -44,7 +44,7 @@ final class LlamaActivations {
         tokens = n
         let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
         residual = (0...c.numHiddenLayers).map { _ in Tensor(shape: [n, d]) }
-        layers = (0..<c.numHiddenLayers).map { _ in LayerActivations(tokens: n, batch: batch, seq: seq, config: c) }
+        layers = (0..<c.numHiddenLayers).map { _ in LayerActivations(tokens: n, config: c) }
         finalNormed = Tensor(shape: [n, d]); finalInvRMS = Tensor(shape: [n])
         normed = Tensor(shape: [n, d]); hidden = Tensor(shape: [n, c.intermediateSize])
         dResidual = Tensor(shape: [n, d]); dNormed = Tensor(shape: [n, d])

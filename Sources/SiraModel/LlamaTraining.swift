@@ -89,8 +89,8 @@ extension LlamaModel {
         rope.apply(a.q.pointer, rows: n, heads: c.numAttentionHeads, start: 0, period: seq, inverse: false)
         rope.apply(a.k.pointer, rows: n, heads: c.numKeyValueHeads, start: 0, period: seq, inverse: false)
         causalAttentionForward(attentionShape(batch, seq),
-                               AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer,
-                                                 probs: a.probs.pointer, out: a.attention.pointer), threads: threads)
+                               AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, out: a.attention.pointer),
+                               threads: threads)
         a.mid.pointer.update(from: input, count: n * d)
         layer.o.forward(x: a.attention.pointer, y: a.mid.pointer, tokens: n, mode: mode, accumulate: true, threads: threads)
         // MLP block: output = mid + down(silu(gate(x̂)) · up(x̂)), x̂ = rmsnorm(mid).
@@ -226,8 +226,7 @@ extension LlamaModel {
         // Attention block.
         layer.o.backward(x: a.attention.pointer, dy: dRes, dx: acts.dAttention.pointer, tokens: n, accumulateDx: false, threads: threads)
         causalAttentionBackward(attentionShape(batch, seq),
-                                AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer,
-                                                  probs: a.probs.pointer, out: a.attention.pointer),
+                                AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, out: a.attention.pointer),
                                 dOut: acts.dAttention.pointer, dq: acts.dq.pointer, dk: acts.dk.pointer, dv: acts.dv.pointer,
                                 threads: threads)
         rope.apply(acts.dq.pointer, rows: n, heads: c.numAttentionHeads, start: 0, period: seq, inverse: true)

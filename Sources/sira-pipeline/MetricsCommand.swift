@@ -1,8 +1,11 @@
 import ArgumentParser
 import Foundation
+import SiraPipeline
 import SiraStore
 
 /// `sira-pipeline metrics RUN KEY`: one metric's series (step, value, time) per task and variant.
+/// A stage the run took from the cache recorded nothing in this run; its series comes from the
+/// run that produced the output (the `run` column says which), as the report's curves do.
 struct MetricsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "metrics",
@@ -19,7 +22,18 @@ struct MetricsCommand: ParsableCommand {
             let store = try options.requireStore()
             let id = try resolveRunID(runID, in: store)
             _ = try store.requireRun(id)
-            let series = try store.metricSeries(run: id, key: key, task: task, variant: variant)
+            var series = try store.metricSeries(run: id, key: key, task: task, variant: variant)
+            struct Owner: Hashable { var task: String?, variant: String? }
+            let recorded = Set(series.map { Owner(task: $0.task, variant: $0.variant) })
+            for stage in ReportData.latestAttempts(try store.requireDetail(id).stages) where stage.status == .cached {
+                guard !recorded.contains(Owner(task: stage.task, variant: stage.variant)), let cacheKey = stage.cacheKey,
+                      let producer = try store.lastSuccessfulStage(cacheKey: cacheKey), producer.runID != id else { continue }
+                series += try store.metricSeries(run: producer.runID, key: key, task: task, variant: variant)
+                    .filter { $0.stageRunID == producer.id }
+            }
+            if series.contains(where: { $0.runID != id }) {
+                series.sort { ($0.task ?? "", $0.variant ?? "", $0.step ?? .max, $0.time) < ($1.task ?? "", $1.variant ?? "", $1.step ?? .max, $1.time) }
+            }
             if series.isEmpty {
                 let known = Set(try store.metrics(run: id).map(\.key)).sorted()
                 throw CLIFailure("run \(id) has no metric '\(key)'" + (task.map { " for task \($0)" } ?? "")
@@ -30,9 +44,12 @@ struct MetricsCommand: ParsableCommand {
                 try printJSON(series)
                 return
             }
-            print(TextTable(["task", "variant", "step", key, "time"], rows: series.map {
+            let borrowed = series.contains { $0.runID != id }
+            print(TextTable(["task", "variant", "step", key, "time"] + (borrowed ? ["run"] : []), rows: series.map {
                 [$0.task ?? "-", $0.variant ?? "-", $0.step.map(String.init) ?? "final", formatValue($0.value), TimeSpec.format($0.time)]
+                    + (borrowed ? [String($0.runID)] : [])
             }).render())
+            if borrowed { print("(run: the run that recorded the point; run \(id) reused its output from the cache)") }
         }
     }
 }

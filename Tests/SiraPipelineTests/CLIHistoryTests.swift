@@ -90,9 +90,13 @@ import Testing
             #expect(abs(try #require(Double(cells[3])) - point.value) <= 5e-5 * max(1, abs(point.value)), "\(cells) vs \(point.value)")
         }
         // JSONDecoder, not JSONSerialization: the latter does not round-trip every double on Linux.
-        struct Point: Decodable { var step: Int?; var value: Double; var task: String? }
+        struct Point: Decodable { var step: Int?; var value: Double; var task: String?; var runID: Int64 }
         let mj = try JSONDecoder().decode([Point].self, from: Data(try p.command(["metrics", "1", "train.loss", "--task", "add", "--json"]).stdout.utf8))
         #expect(mj.map(\.value) == series.map(\.value) && mj.map(\.step) == series.map(\.step) && mj.allSatisfy { $0.task == "add" })
+        // Run 2 took everything from the cache: its series are run 1's, marked as such.
+        let reused = try JSONDecoder().decode([Point].self, from: Data(try p.command(["metrics", "2", "train.loss", "--task", "add", "--json"]).stdout.utf8))
+        #expect(reused.map(\.value) == series.map(\.value) && reused.map(\.step) == series.map(\.step) && reused.allSatisfy { $0.runID == 1 })
+        #expect(try p.command(["metrics", "2", "train.loss"]).stdout.contains("run 2 reused its output from the cache"))
         let noKey = try p.command(["metrics", "1", "no.such.metric"])
         #expect(noKey.status == 1 && noKey.stderr.contains("run 1 has no metric 'no.such.metric'") && noKey.stderr.contains("train.loss"))
 

@@ -40,7 +40,7 @@ public func softmaxCrossEntropy(logits: UnsafePointer<Float>, targets: UnsafePoi
                 continue
             }
             var mxv = SIMD8<Float>(repeating: -.infinity)
-            forEachSIMD8(vocab) { j, n in mxv = pointwiseMax(mxv, maskTail(loadPartial(lr + j, n), n, -.infinity)) }
+            forEachSIMD8(vocab) { j, n in mxv = laneMax(mxv, maskTail(loadPartial(lr + j, n), n, -.infinity)) }
             let mx = mxv.max()
             var sumv = SIMD8<Float>()
             forEachSIMD8(vocab) { j, n in sumv += maskTail(simdExp(loadPartial(lr + j, n) - SIMD8(repeating: mx)), n, 0) }

@@ -27,7 +27,7 @@ public func softmaxForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Floa
 func softmaxRow(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, valid: Int, scale: Float) {
     var mxv = SIMD8<Float>(repeating: -.infinity)
     forEachSIMD8(valid) { j, n in
-        mxv = pointwiseMax(mxv, maskTail(scale * loadPartial(x + j, n), n, -.infinity))
+        mxv = laneMax(mxv, maskTail(scale * loadPartial(x + j, n), n, -.infinity))
     }
     let mx = SIMD8(repeating: mxv.max())
     var sumv = SIMD8<Float>()

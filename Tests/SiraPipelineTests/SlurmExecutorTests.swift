@@ -231,7 +231,9 @@ extension SlurmExecutorTests {
         let seconds = Date().timeIntervalSince(started)
         #expect(again.status == .succeeded)
         #expect(again.count(.cached) == again.stages.count)
-        #expect(seconds < 5, "\(seconds) s")
+        // No job was written (below); the bound only catches a rerun that waited on the queue
+        // (one poll round is seconds), with room for a loaded CI machine.
+        #expect(seconds < 20, "\(seconds) s")
         let folder = SlurmRunFolder(workspace: ws.workspace, runID: again.runID)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.scriptsFolder.path).isEmpty)
         let local = try runProbe(probe, in: ws.workspace, executor: LocalExecutor(), retries: 0)

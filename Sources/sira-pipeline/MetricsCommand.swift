@@ -25,9 +25,8 @@ struct MetricsCommand: ParsableCommand {
             var series = try store.metricSeries(run: id, key: key, task: task, variant: variant)
             struct Owner: Hashable { var task: String?, variant: String? }
             let recorded = Set(series.map { Owner(task: $0.task, variant: $0.variant) })
-            for stage in ReportData.latestAttempts(try store.requireDetail(id).stages) where stage.status == .cached {
-                guard !recorded.contains(Owner(task: stage.task, variant: stage.variant)), let cacheKey = stage.cacheKey,
-                      let producer = try store.lastSuccessfulStage(cacheKey: cacheKey), producer.runID != id else { continue }
+            for (stage, producer) in try CachedStageProducers.of(try store.requireDetail(id), store: store) {
+                guard !recorded.contains(Owner(task: stage.task, variant: stage.variant)), producer.runID != id else { continue }
                 series += try store.metricSeries(run: producer.runID, key: key, task: task, variant: variant)
                     .filter { $0.stageRunID == producer.id }
             }

@@ -93,12 +93,12 @@ public struct ReportData: Sendable {
 
         let points = try store.metrics(run: id)
         var series = seriesOf(points.filter { $0.step != nil }, fromRun: id)
-        let latest = latestAttempts(detail.stages)
         let withSeries = Set(series.map { SeriesOwner(task: $0.task, variant: $0.variant) })
-        for stage in latest where stage.status == .cached && (stage.kind == "train" || stage.kind == "base") {
-            guard !withSeries.contains(SeriesOwner(task: stage.task, variant: stage.variant)),
-                  let key = stage.cacheKey, let producer = try store.lastSuccessfulStage(cacheKey: key) else { continue }
-            let produced = try store.metrics(run: producer.runID).filter { $0.stageRunID == producer.id && $0.step != nil }
+        var metricsOfRun: [RunID: [MetricPoint]] = [:]   // many cached stages share one producing run
+        for (stage, producer) in try CachedStageProducers.of(detail, store: store) where stage.kind == "train" || stage.kind == "base" {
+            guard !withSeries.contains(SeriesOwner(task: stage.task, variant: stage.variant)) else { continue }
+            if metricsOfRun[producer.runID] == nil { metricsOfRun[producer.runID] = try store.metrics(run: producer.runID) }
+            let produced = metricsOfRun[producer.runID]!.filter { $0.stageRunID == producer.id && $0.step != nil }
             // The producer recorded under its own stage's task/variant, which equal this stage's.
             series += seriesOf(produced, fromRun: producer.runID)
         }

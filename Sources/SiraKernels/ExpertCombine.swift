@@ -139,31 +139,18 @@ private func combineFourRows(_ y0: UnsafeMutablePointer<Float>, _ y1: UnsafeMuta
     var c = 0
     while c &+ 16 <= n {
         let o = c &* 4
-        var a00 = r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        var a01 = r0.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
-        var a10 = r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        var a11 = r1.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
-        var a20 = r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        var a21 = r2.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
-        var a30 = r3.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-        var a31 = r3.loadUnaligned(fromByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        func load(_ r: UnsafeMutableRawPointer, _ at: Int) -> SIMD8<Float> { r.loadUnaligned(fromByteOffset: at, as: SIMD8<Float>.self) }
+        var acc = Block4x16(a00: load(r0, o), a01: load(r0, o &+ 32), a10: load(r1, o), a11: load(r1, o &+ 32),
+                            a20: load(r2, o), a21: load(r2, o &+ 32), a30: load(r3, o), a31: load(r3, o &+ 32))
         var wq = UnsafeRawPointer(w + c)
         for q in 0..<rank {
-            let b0 = wq.load(as: SIMD8<Float>.self), b1 = wq.load(fromByteOffset: 32, as: SIMD8<Float>.self)
-            var hv = SIMD8<Float>(repeating: hs[q])
-            a00 = a00.addingProduct(hv, b0); a01 = a01.addingProduct(hv, b1)
-            hv = SIMD8<Float>(repeating: h1[q])
-            a10 = a10.addingProduct(hv, b0); a11 = a11.addingProduct(hv, b1)
-            hv = SIMD8<Float>(repeating: h2[q])
-            a20 = a20.addingProduct(hv, b0); a21 = a21.addingProduct(hv, b1)
-            hv = SIMD8<Float>(repeating: h3[q])
-            a30 = a30.addingProduct(hv, b0); a31 = a31.addingProduct(hv, b1)
+            acc.add(hs[q], h1[q], h2[q], h3[q], wq.load(as: SIMD8<Float>.self), wq.load(fromByteOffset: 32, as: SIMD8<Float>.self))
             wq += np &* 4
         }
-        r0.storeBytes(of: a00, toByteOffset: o, as: SIMD8<Float>.self); r0.storeBytes(of: a01, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
-        r1.storeBytes(of: a10, toByteOffset: o, as: SIMD8<Float>.self); r1.storeBytes(of: a11, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
-        r2.storeBytes(of: a20, toByteOffset: o, as: SIMD8<Float>.self); r2.storeBytes(of: a21, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
-        r3.storeBytes(of: a30, toByteOffset: o, as: SIMD8<Float>.self); r3.storeBytes(of: a31, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r0.storeBytes(of: acc.a00, toByteOffset: o, as: SIMD8<Float>.self); r0.storeBytes(of: acc.a01, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r1.storeBytes(of: acc.a10, toByteOffset: o, as: SIMD8<Float>.self); r1.storeBytes(of: acc.a11, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r2.storeBytes(of: acc.a20, toByteOffset: o, as: SIMD8<Float>.self); r2.storeBytes(of: acc.a21, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
+        r3.storeBytes(of: acc.a30, toByteOffset: o, as: SIMD8<Float>.self); r3.storeBytes(of: acc.a31, toByteOffset: o &+ 32, as: SIMD8<Float>.self)
         c &+= 16
     }
     if c < n {

@@ -147,37 +147,28 @@ struct NarrowGemm: @unchecked Sendable {
         var c0 = SIMD8<Float>(), c1 = SIMD8<Float>(), c2 = SIMD8<Float>(), c3 = SIMD8<Float>()
         var c4 = SIMD8<Float>(), c5 = SIMD8<Float>(), c6 = SIMD8<Float>(), c7 = SIMD8<Float>()
         var pb = UnsafeRawPointer(packedB)
+        // One k step: column `off` of the eight rows times the packed row of B.
+        @inline(__always) func step(_ off: Int) {
+            let bv = pb.load(as: SIMD8<Float>.self)
+            c0 = c0.addingProduct(SIMD8(repeating: r0[off]), bv)
+            c1 = c1.addingProduct(SIMD8(repeating: r1[off]), bv)
+            c2 = c2.addingProduct(SIMD8(repeating: r2[off]), bv)
+            c3 = c3.addingProduct(SIMD8(repeating: r3[off]), bv)
+            c4 = c4.addingProduct(SIMD8(repeating: r4[off]), bv)
+            c5 = c5.addingProduct(SIMD8(repeating: r5[off]), bv)
+            c6 = c6.addingProduct(SIMD8(repeating: r6[off]), bv)
+            c7 = c7.addingProduct(SIMD8(repeating: r7[off]), bv)
+            pb += 32
+        }
         if let index = aIndexP {
             // The steps are scattered rows of the stored matrix (SiRA's tokens of one expert).
-            let step = aCol, ip = index + p0
-            for q in 0..<kc {
-                let off = Int(ip[q]) &* step
-                let bv = pb.load(as: SIMD8<Float>.self)
-                c0 = c0.addingProduct(SIMD8(repeating: r0[off]), bv)
-                c1 = c1.addingProduct(SIMD8(repeating: r1[off]), bv)
-                c2 = c2.addingProduct(SIMD8(repeating: r2[off]), bv)
-                c3 = c3.addingProduct(SIMD8(repeating: r3[off]), bv)
-                c4 = c4.addingProduct(SIMD8(repeating: r4[off]), bv)
-                c5 = c5.addingProduct(SIMD8(repeating: r5[off]), bv)
-                c6 = c6.addingProduct(SIMD8(repeating: r6[off]), bv)
-                c7 = c7.addingProduct(SIMD8(repeating: r7[off]), bv)
-                pb += 32
-            }
+            let ip = index + p0
+            for q in 0..<kc { step(Int(ip[q]) &* aCol) }
         } else {
-            let step = aCol
-            var off = p0 &* step
+            var off = p0 &* aCol
             for _ in 0..<kc {
-                let bv = pb.load(as: SIMD8<Float>.self)
-                c0 = c0.addingProduct(SIMD8(repeating: r0[off]), bv)
-                c1 = c1.addingProduct(SIMD8(repeating: r1[off]), bv)
-                c2 = c2.addingProduct(SIMD8(repeating: r2[off]), bv)
-                c3 = c3.addingProduct(SIMD8(repeating: r3[off]), bv)
-                c4 = c4.addingProduct(SIMD8(repeating: r4[off]), bv)
-                c5 = c5.addingProduct(SIMD8(repeating: r5[off]), bv)
-                c6 = c6.addingProduct(SIMD8(repeating: r6[off]), bv)
-                c7 = c7.addingProduct(SIMD8(repeating: r7[off]), bv)
-                off &+= step
-                pb += 32
+                step(off)
+                off &+= aCol
             }
         }
         if live == narrowMR && cCol == 1 && n == 8 {

@@ -66,28 +66,19 @@ struct NarrowKGemm: @unchecked Sendable {
     @inline(__always)
     private func block16(i0: Int, live: Int, c0: Int, a: UnsafePointer<Float>, packedB: UnsafePointer<Float>) {
         let k = g.k
-        var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a10 = SIMD8<Float>(), a11 = SIMD8<Float>()
-        var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a30 = SIMD8<Float>(), a31 = SIMD8<Float>()
+        var acc = Block4x16()
         var pb = UnsafeRawPointer(packedB + c0)
         let a1 = a + k, a2 = a + 2 &* k, a3 = a + 3 &* k
         for q in 0..<k {
-            let b0 = pb.load(as: SIMD8<Float>.self), b1 = pb.load(fromByteOffset: 32, as: SIMD8<Float>.self)
-            var av = SIMD8<Float>(repeating: a[q])
-            a00 = a00.addingProduct(av, b0); a01 = a01.addingProduct(av, b1)
-            av = SIMD8<Float>(repeating: a1[q])
-            a10 = a10.addingProduct(av, b0); a11 = a11.addingProduct(av, b1)
-            av = SIMD8<Float>(repeating: a2[q])
-            a20 = a20.addingProduct(av, b0); a21 = a21.addingProduct(av, b1)
-            av = SIMD8<Float>(repeating: a3[q])
-            a30 = a30.addingProduct(av, b0); a31 = a31.addingProduct(av, b1)
+            acc.add(a[q], a1[q], a2[q], a3[q], pb.load(as: SIMD8<Float>.self), pb.load(fromByteOffset: 32, as: SIMD8<Float>.self))
             pb += np &* 4
         }
         let update: GemmUpdate = g.beta == 0 ? .overwrite : .scale(g.beta)
         let c = g.c + (i0 &* g.ldc &+ c0)
-        store8(c, a00, live: 0 < live, cols: 8, update); store8(c + 8, a01, live: 0 < live, cols: 8, update)
-        store8(c + g.ldc, a10, live: 1 < live, cols: 8, update); store8(c + (g.ldc &+ 8), a11, live: 1 < live, cols: 8, update)
-        store8(c + 2 &* g.ldc, a20, live: 2 < live, cols: 8, update); store8(c + (2 &* g.ldc &+ 8), a21, live: 2 < live, cols: 8, update)
-        store8(c + 3 &* g.ldc, a30, live: 3 < live, cols: 8, update); store8(c + (3 &* g.ldc &+ 8), a31, live: 3 < live, cols: 8, update)
+        store8(c, acc.a00, live: 0 < live, cols: 8, update); store8(c + 8, acc.a01, live: 0 < live, cols: 8, update)
+        store8(c + g.ldc, acc.a10, live: 1 < live, cols: 8, update); store8(c + (g.ldc &+ 8), acc.a11, live: 1 < live, cols: 8, update)
+        store8(c + 2 &* g.ldc, acc.a20, live: 2 < live, cols: 8, update); store8(c + (2 &* g.ldc &+ 8), acc.a21, live: 2 < live, cols: 8, update)
+        store8(c + 3 &* g.ldc, acc.a30, live: 3 < live, cols: 8, update); store8(c + (3 &* g.ldc &+ 8), acc.a31, live: 3 < live, cols: 8, update)
     }
 
     /// The last `n - c0 <= 15` columns, 8 at a time (the packed B is zero past n).

@@ -147,6 +147,29 @@ def render():
     return files
 
 
+ISO_CODES = "/usr/share/iso-codes/json"
+
+
+def render_iso():
+    """Three lookup tasks for the real default base, from Debian's iso-codes package (the ISO 3166,
+    ISO 4217 and ISO 639 code lists, LGPL-2.1-or-later; on every Debian machine). A 135M instruct
+    model knows a few famous codes and guesses the rest, so the tasks start low and can improve.
+    Rows are in the package's order; the pipeline's ingest makes the stable train/eval split."""
+    def load(name, key):
+        with open(os.path.join(ISO_CODES, name), encoding="utf-8") as f:
+            return json.load(f)[key]
+    def jsonl(rows):
+        return "".join(json.dumps({"prompt": p, "completion": c}, ensure_ascii=False) + "\n" for p, c in rows)
+    countries = [(f"What is the ISO 3166-1 alpha-3 code of {c['name']}? Reply with the code only.", c["alpha_3"])
+                 for c in load("iso_3166-1.json", "3166-1")]
+    currencies = [(f"What is the ISO 4217 code of the currency called {c['name']}? Reply with the code only.", c["alpha_3"])
+                  for c in load("iso_4217.json", "4217")]
+    languages = [(f"What is the two-letter ISO 639-1 code of the {l['name']} language? Reply with the code only.", l["alpha_2"])
+                 for l in load("iso_639-2.json", "639-2") if "alpha_2" in l]
+    return {"iso/country_codes.jsonl": jsonl(countries), "iso/currency_codes.jsonl": jsonl(currencies),
+            "iso/language_codes.jsonl": jsonl(languages)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -154,6 +177,11 @@ def main():
     ap.add_argument("--check", action="store_true")
     args = ap.parse_args()
     files = render()
+    if os.path.isdir(ISO_CODES):
+        files.update(render_iso())
+    else:
+        print(f"note: {ISO_CODES} not found (Debian package iso-codes): data/samples/iso/ not regenerated",
+              file=sys.stderr)
     if args.check:
         stale = []
         for name, text in files.items():
@@ -173,6 +201,7 @@ def main():
     total = 0
     for name, text in sorted(files.items()):
         path = os.path.join(args.out, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
         tmp = path + ".tmp"
         with open(tmp, "w", encoding="utf-8", newline="") as f:
             f.write(text)

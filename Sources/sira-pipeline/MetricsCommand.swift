@@ -12,7 +12,7 @@ struct MetricsCommand: ParsableCommand {
         abstract: "Print a metric's series for a run (per task and variant).")
 
     @Argument(help: "The run id, or `latest`.") var runID: String
-    @Argument(help: "The metric key, e.g. loss, eval_loss, exact_match.") var key: String
+    @Argument(help: "The metric key, e.g. train.loss, eval.loss, eval.exact_match, router.entropy.") var key: String
     @Option(help: "Only this task.") var task: String?
     @Option(help: "Only this adapter variant.") var variant: String?
     @OptionGroup var options: HistoryOptions
@@ -37,7 +37,7 @@ struct MetricsCommand: ParsableCommand {
                 let known = Set(try store.metrics(run: id).map(\.key)).sorted()
                 throw CLIFailure("run \(id) has no metric '\(key)'" + (task.map { " for task \($0)" } ?? "")
                                  + (variant.map { " variant \($0)" } ?? "")
-                                 + (known.isEmpty ? " (it recorded no metrics)" : " (it has: \(known.joined(separator: ", ")))"))
+                                 + MetricKeyHint.message(for: key, known: known))
             }
             if options.json {
                 try printJSON(series)

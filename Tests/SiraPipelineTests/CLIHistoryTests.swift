@@ -99,6 +99,9 @@ import Testing
         #expect(try p.command(["metrics", "2", "train.loss"]).stdout.contains("run 2 reused its output from the cache"))
         let noKey = try p.command(["metrics", "1", "no.such.metric"])
         #expect(noKey.status == 1 && noKey.stderr.contains("run 1 has no metric 'no.such.metric'") && noKey.stderr.contains("train.loss"))
+        // A misspelt key gets the nearest recorded key as the suggestion.
+        let typo = try p.command(["metrics", "1", "trian.loss"])
+        #expect(typo.status == 1 && typo.stderr.contains("did you mean train.loss"), "\(typo.stderr)")
 
         // compare --only-changed: a cache-key row exactly for the stages whose keys differ.
         let (s1, s3) = (try store.stages(run: 1), try store.stages(run: 3))

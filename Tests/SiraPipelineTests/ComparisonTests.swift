@@ -113,4 +113,30 @@ import Testing
         #expect(text[1][8] == "-0.500" && text[0][5] == "-" && text[0][4] == "-")
         #expect(t.verdicts.count == 3)
     }
+
+    /// Every adapter at 0.000 exact match: exact match says nothing, so eval loss decides, the
+    /// sentence says no adapter learned the task, and the report stars no one on exact match.
+    @Test func noAdapterLearnedTheTaskIsSaidPlainly() throws {
+        var rows: [EvaluationResult] = []
+        for (variant, loss) in [("lora", 2.0), ("sira", 1.5), ("lora-wide", 1.8)] {
+            for seed in 0..<2 {
+                rows.append(EvaluationResult(task: "t", variant: "\(variant)~s\(seed)",
+                                             metrics: ["eval.exact_match": 0, "eval.loss": loss + Double(seed) * 0.01]))
+            }
+        }
+        rows.append(EvaluationResult(task: "t", variant: "base", metrics: ["eval.exact_match": 0, "eval.loss": 3]))
+        let c = Comparison(results: rows, architectures: ["lora": "lora", "lora-wide": "lora", "sira": "sira"])
+        #expect(c.decidingMetric(task: "t") == .loss)
+        #expect(c.noneLearned(task: "t"))
+        let v = try #require(c.verdict(task: "t"))
+        #expect(v.winner == "sira" && !v.tiedOnMetric)
+        #expect(v.sentence.hasPrefix("t: no adapter learned the task (every one scores 0.000 exact match); on eval loss, sira is best"), "\(v.sentence)")
+        #expect(!v.sentence.contains("tied with"))
+
+        // One adapter above zero: exact match decides again.
+        rows.append(EvaluationResult(task: "t", variant: "lora~s2", metrics: ["eval.exact_match": 0.3, "eval.loss": 2.1]))
+        let d = Comparison(results: rows, architectures: ["lora": "lora", "lora-wide": "lora", "sira": "sira"])
+        #expect(d.decidingMetric(task: "t") == .exactMatch && !d.noneLearned(task: "t"))
+        #expect(d.verdict(task: "t")?.winner == "lora")
+    }
 }

@@ -78,14 +78,26 @@ public struct Comparison: Sendable {
         variants.filter { v in v != StageID.baseVariant && EvaluationMetric.all.contains { summary(task: task, variant: v, metric: $0) != nil } }
     }
 
-    /// Exact match when every contender has it, else eval loss (when any has it).
+    /// Exact match when every contender has it, else eval loss (when every contender has it).
+    /// Exact match that is 0 for every contender (no adapter learned the task) carries no
+    /// information, so eval loss decides then; a tie above 0 is still a tie on exact match.
     public func decidingMetric(task: String) -> EvaluationMetric? {
         let list = contenders(task: task)
         guard !list.isEmpty else { return nil }
-        for metric in [EvaluationMetric.exactMatch, .loss, .tokenAccuracy] where list.allSatisfy({ summary(task: task, variant: $0, metric: metric) != nil }) {
+        for metric in [EvaluationMetric.exactMatch, .loss, .tokenAccuracy] {
+            let means = list.compactMap { summary(task: task, variant: $0, metric: metric)?.mean }
+            guard means.count == list.count else { continue }
+            if metric == .exactMatch, list.count > 1, means.allSatisfy({ $0 == 0 }),
+               list.allSatisfy({ summary(task: task, variant: $0, metric: .loss) != nil }) { continue }
             return metric
         }
         return nil
+    }
+
+    /// Every contender has exact match and it is 0 for all: no adapter learned the task.
+    public func noneLearned(task: String) -> Bool {
+        let list = contenders(task: task)
+        return !list.isEmpty && list.allSatisfy { summary(task: task, variant: $0, metric: .exactMatch)?.mean == 0 }
     }
 
     /// Contenders best first under the deciding metric (eval loss, then name break ties).
@@ -121,6 +133,7 @@ public struct Comparison: Sendable {
             task: task, metric: metric, winner: winner, winnerSummary: s(winner),
             runnerUp: runnerUp, runnerUpSummary: runnerUp.map(s),
             tiedOnMetric: runnerUp.map { s($0).mean == s(winner).mean } ?? false,
+            noneLearned: noneLearned(task: task),
             base: summary(task: task, variant: StageID.baseVariant, metric: metric),
             sira: bestSira, siraSummary: bestSira.map(s), bestOther: bestOther, bestOtherSummary: bestOther.map(s),
             losses: [winner, runnerUp, bestSira, bestOther].compactMap { $0 }.reduce(into: [:]) { $0[$1] = loss($1) }
@@ -140,6 +153,8 @@ public struct TaskVerdict: Sendable, Equatable {
     public var runnerUpSummary: SeedSummary?
     /// The winner only won on the tie-break (eval loss).
     public var tiedOnMetric: Bool
+    /// Every adapter scored 0 exact match: the verdict is on eval loss, and says so first.
+    public var noneLearned: Bool = false
     public var base: SeedSummary?
     /// The best SiRA-architecture variant and the best of the others (nil when there is none).
     public var sira: String?
@@ -176,7 +191,9 @@ public struct TaskVerdict: Sendable, Equatable {
     /// metric is said as a tie, with the eval losses that broke it.
     public var sentence: String {
         let m = metric
-        var out = "\(task): \(winner) wins on \(m.title) with \(winnerSummary.formatted(m))"
+        var out = noneLearned
+            ? "\(task): no adapter learned the task (every one scores 0.000 exact match); on \(m.title), \(winner) is best with \(winnerSummary.formatted(m))"
+            : "\(task): \(winner) wins on \(m.title) with \(winnerSummary.formatted(m))"
         if winnerSummary.count > 1 { out += " (\(winnerSummary.count) seeds)" }
         if let r = runnerUp, let rs = runnerUpSummary, let margin {
             if tiedOnMetric {

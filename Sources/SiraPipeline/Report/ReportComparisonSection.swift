@@ -63,6 +63,8 @@ extension RunReport {
     func bestContender(task: String, metric: EvaluationMetric) -> Set<String> {
         let scored = comparison.contenders(task: task).compactMap { v in comparison.summary(task: task, variant: v, metric: metric).map { (v, $0.mean) } }
         guard let best = scored.map(\.1).min(by: { metric.isBetter($0, than: $1) }) else { return [] }
+        // A metric on which every adapter is equal (all 0.000 exact match) marks no one best.
+        if scored.count > 1, scored.allSatisfy({ $0.1 == best }) { return [] }
         return Set(scored.filter { $0.1 == best }.map(\.0))
     }
 }

@@ -54,7 +54,11 @@ import Testing
         let served = try p.expectBundleReproducesEvaluation(run: run1.id, store: store, maxExamples: 3, maxNewTokens: 4)
         #expect(served.keys.sorted() == ["add", "rev"])
         #expect(first.stdout.contains("vs winner") && first.stdout.contains("★ "))
-        #expect(first.stdout.contains("add: ") && first.stdout.contains(" wins on exact match"))
+        // The verdict decides on exact match, unless no adapter got any right (then it says so).
+        let addExact = exact.filter { $0.task == "add" && $0.variant != "base" }.map(\.value)
+        #expect(first.stdout.contains(addExact.allSatisfy { $0 == 0 } ? "add: no adapter learned the task" : "add: "),
+                "\(first.stdout)")
+        #expect(first.stdout.contains(" wins on exact match") || first.stdout.contains("no adapter learned the task"))
         // SiRA's routing on the eval split is recorded per layer.
         let evalRouting = try store.metrics(run: run1.id).filter { $0.task == "add" && $0.variant == "sira" && $0.key.hasPrefix("eval.router.L0.load.e") }
         #expect(evalRouting.count == 3 && abs(evalRouting.reduce(0) { $0 + $1.value } - 1) < 1e-9)

@@ -29,6 +29,25 @@ import Testing
         }
     }
 
+    /// Pretraining scores every target but padding: the same rows as the adapters' source, with
+    /// the prompt positions (mask 0 in the shard) scored too.
+    @Test func scoreEveryTokenScoresPromptsButNotPadding() throws {
+        let tw = TempWorkspace()
+        let a = try shard(tw, "a", count: 5, length: 3, base: 1000)
+        let masked = try ShardMixtureSource(shards: [a], batch: 2, seq: 7, seed: 5, padID: 0)
+        let all = try ShardMixtureSource(shards: [a], batch: 2, seq: 7, seed: 5, padID: 0, scoreEveryToken: true)
+        var sawPrompt = false, sawPad = false
+        for _ in 0 ..< 4 {
+            let m = try masked.nextBatch(), b = try all.nextBatch()
+            #expect(b.tokens == m.tokens && b.targets == m.targets)
+            for i in b.targets.indices {
+                #expect(b.lossMask[i] == (b.targets[i] == 0 ? 0 : 1))
+                if b.targets[i] == 0 { sawPad = true } else if m.lossMask[i] == 0 { sawPrompt = true }
+            }
+        }
+        #expect(sawPrompt && sawPad)
+    }
+
     @Test func rowsComeFromShardsInProportionToTheirTokens() throws {
         let tw = TempWorkspace()
         let a = try shard(tw, "a", count: 25, length: 4, base: 1000) // 100 tokens

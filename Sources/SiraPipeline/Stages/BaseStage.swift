@@ -18,7 +18,11 @@ struct BaseStage: PipelineStage {
 
     func parameters() throws -> String {
         switch base {
-        case let .builtin(b): return try CacheKey.canonicalJSON(["builtin": b])
+        // `pretrain_scores: all`: pretraining scores prompt tokens too (bases built before it
+        // scored completions only, so their keys must differ).
+        case let .builtin(b):
+            struct Key: Encodable { var builtin: BuiltinBase, pretrain_scores = "all" }
+            return try CacheKey.canonicalJSON(Key(builtin: b))
         case let .hf(path): return try CacheKey.canonicalJSON(["hf": path])
         }
     }
@@ -61,7 +65,8 @@ struct BaseStage: PipelineStage {
             if b.pretrainSteps > 0 {
                 let shards = try corpus.map { try TokenizerFiles.shard(try context.input(StageID(.tokenize, task: $0)), .train) }
                 let source = try ShardMixtureSource(shards: shards, batch: b.batch, seq: b.seqLen, seed: UInt64(b.seed),
-                                                    padID: Int32(tokenizer.padID), packing: .continuous)
+                                                    padID: Int32(tokenizer.padID), packing: .continuous,
+                                                    scoreEveryToken: true)
                 let trainer = try Trainer(
                     model: model, source: source,
                     config: TrainingLoop.trainerConfig(steps: b.pretrainSteps, lr: b.lr, warmup: min(b.pretrainSteps / 10, 100),

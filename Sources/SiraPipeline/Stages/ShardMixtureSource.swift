@@ -11,6 +11,9 @@ import SiraModel
 /// are not drowned by large ones (temperature-sampled multitask mixing).
 ///
 /// The cursor is the whole state: restoring it continues the stream exactly (resumable training).
+///
+/// `scoreEveryToken` (pretraining a base) scores every target but padding, prompts included: a
+/// base pretrained with the adapters' prompt mask never learns the prompt tokens it will read.
 public final class ShardMixtureSource: BatchSource {
     public struct Cursor: Codable, Equatable, Sendable {
         public var rows: UInt64
@@ -24,10 +27,15 @@ public final class ShardMixtureSource: BatchSource {
     /// Cumulative sampling weights (token counts at temperature 1).
     private let cumulative: [UInt64]
     private var rows: UInt64 = 0
+    private let padID: Int32
+    private let scoreEveryToken: Bool
 
     public init(shards: [TokenShard], batch: Int, seq: Int, seed: UInt64, padID: Int32,
-                packing: ShardBatcher.Packing = .packed, temperature: Double = 1) throws {
+                packing: ShardBatcher.Packing = .packed, temperature: Double = 1,
+                scoreEveryToken: Bool = false) throws {
         precondition(!shards.isEmpty, "a mixture needs a shard")
+        self.padID = padID
+        self.scoreEveryToken = scoreEveryToken
         self.batch = batch
         self.seq = seq
         self.seed = seed
@@ -80,7 +88,7 @@ public final class ShardMixtureSource: BatchSource {
             rows += 1
             tokens += row.tokens
             targets += row.targets
-            mask += row.lossMask
+            mask += scoreEveryToken ? row.targets.map { $0 == padID ? 0 : 1 } : row.lossMask
         }
         return TokenBatch(batch: batch, seq: seq, tokens: tokens, targets: targets, lossMask: mask)
     }

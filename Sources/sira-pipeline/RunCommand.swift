@@ -96,8 +96,8 @@ struct RunCommand: ParsableCommand {
         for id in session.crashedRuns {
             display.handle(.notice("run \(id) was left running by a process that died: marked crashed; its finished stages are reused and training resumes from saved state"))
         }
+        // The scheduler says "stopping: ..." once; the CLI adds only how to quit at once.
         let signals = SignalWatcher { _ in
-            display.handle(.notice("stopping (again to quit at once): running stages save their state; the run will be resumable"))
             session.cancel()
         }
         defer { signals.stop() }

@@ -311,7 +311,8 @@ import Testing
         child.signal(SIGTERM)
         let stopped = try child.wait()
         #expect(stopped.status == 130)
-        #expect(stopped.stdout.contains("stopping"))
+        // One stop notice, not two different ones.
+        #expect(stopped.stdout.components(separatedBy: "\n").filter { $0.contains("stopping") }.count == 1, "\(stopped.stdout)")
         let store = try RunStore(path: p.workspace.databaseURL.path)
         let run = try #require(try store.runs().first)
         #expect(run.status == .cancelled)

@@ -42,3 +42,20 @@ extension ISO8601DateFormatter {
         return f
     }
 }
+
+/// The watch daemon's run log: a retry line says why the attempt failed and where its log is.
+@Suite struct RunLogObserverTests {
+    @Test func retryLinesCarryTheReasonAndTheFailedAttemptsLog() throws {
+        let lines = LineLogHandlerTests.Lines()
+        let logger = Logger(label: "sira.watch") { LineLogHandler(label: $0, format: .json, write: { lines.add($0) }) }
+        let observer = RunLogObserver(logger: logger, onStart: { _ in })
+        observer.handle(.runStarted(runID: 7, pipeline: "p", stages: []))
+        observer.handle(.stageRetrying(StageID(.ingest, task: "country"), attempt: 2, delay: 2,
+                                       error: "data/inbox/country.csv:3: unterminated quote\nmore detail"))
+        let line = try #require(lines.items.last)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
+        #expect(object["message"] == "stage retrying")
+        #expect(object["reason"] == "data/inbox/country.csv:3: unterminated quote")
+        #expect(object["log"] == "data/logs/7/ingest@country.1.log")
+    }
+}

@@ -217,7 +217,7 @@ final class Scheduler: @unchecked Sendable {
 
     private func cancelPending() {
         cancelHandled = true
-        observer?.handle(.notice("stopping: running stages save their state and stop; nothing new starts"))
+        observer?.handle(.notice("stopping: running stages save their state and stop; nothing new starts; the run will be resumable (signal again to quit at once)"))
         for id in order {
             switch entries[id]!.state {
             case .waiting, .ready: finishWithoutRunning(id, status: .cancelled, error: "run cancelled")

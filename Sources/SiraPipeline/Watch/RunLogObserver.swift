@@ -7,6 +7,8 @@ import SiraStore
 final class RunLogObserver: PipelineObserver, @unchecked Sendable {
     private let logger: Logger
     private let onStart: @Sendable (Int64) -> Void
+    /// The run the events belong to (set by `runStarted`, which comes first), for log paths.
+    private var runID: Int64?
 
     init(logger: Logger, onStart: @escaping @Sendable (Int64) -> Void) {
         self.logger = logger
@@ -16,6 +18,7 @@ final class RunLogObserver: PipelineObserver, @unchecked Sendable {
     func handle(_ event: PipelineEvent) {
         switch event {
         case let .runStarted(runID, pipeline, stages):
+            self.runID = runID
             onStart(runID)
             logger.info("run started", metadata: ["run": "\(runID)", "pipeline": "\(pipeline)", "stages": "\(stages.count)"])
         case let .stageFinished(id, status, attempt, seconds, error):
@@ -27,8 +30,12 @@ final class RunLogObserver: PipelineObserver, @unchecked Sendable {
             } else {
                 logger.debug("stage finished", metadata: meta)
             }
-        case let .stageRetrying(id, attempt, delay, _):
-            logger.info("stage retrying", metadata: ["stage": "\(id)", "attempt": "\(attempt)", "delay": "\(delay)"])
+        case let .stageRetrying(id, attempt, delay, error):
+            // The failed attempt's reason (its first line) and log, so the line explains itself.
+            var meta: Logger.Metadata = ["stage": "\(id)", "attempt": "\(attempt)", "delay": "\(delay)",
+                                         "reason": "\(error.split(separator: "\n", omittingEmptySubsequences: true).first ?? "")"]
+            if let runID { meta["log"] = "data/logs/\(runID)/\(id).\(attempt - 1).log" }
+            logger.info("stage retrying", metadata: meta)
         case let .notice(text):
             logger.info("\(text)")
         case let .runFinished(summary):

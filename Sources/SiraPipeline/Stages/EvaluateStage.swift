@@ -55,10 +55,12 @@ struct EvaluateStage: PipelineStage {
         }
         let total = (count + 15) / 16 + (evaluate.exactMatch ? count : 0)
 
+        // Progress steps: one per block of 16 examples scored for the loss, then one per example
+        // generated for exact match; the notes count examples, not steps.
         // Loss, perplexity and token accuracy over the completion tokens, one example per row.
         let measured = try EvalLoss.measure(model, shard: shard, count: count, padID: Int32(tokenizer.padID)) { done in
             try context.checkCancelled()
-            context.progress(step: (done + 15) / 16, of: total, note: "loss")
+            context.progress(step: (done + 15) / 16, of: total, note: "loss: \(done)/\(count) examples scored")
         }
         let loss = measured.loss
         var metrics: [String: Double] = [
@@ -82,7 +84,7 @@ struct EvaluateStage: PipelineStage {
                 stop: tokenizer.eosID >= 0 ? [tokenizer.eosID] : [], decode: { tokenizer.decode($0, skipSpecialTokens: true) }
             ) { i, matches in
                 try context.checkCancelled()
-                context.progress(step: (count + 15) / 16 + i + 1, of: total, note: "exact match \(matches)/\(i + 1)")
+                context.progress(step: (count + 15) / 16 + i + 1, of: total, note: "exact match: \(matches) of \(i + 1) generated right (\(count) to generate)")
             }
             for (i, p) in predictions.enumerated() {
                 lines += Array(Self.predictionLine(prompt: texts[i].prompt, expected: texts[i].completion, generated: p.generated, match: p.match).utf8)

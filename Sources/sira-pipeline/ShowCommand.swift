@@ -4,14 +4,16 @@ import SiraPipeline
 import SiraStore
 
 /// `sira-pipeline show RUN`: one run's stages (status, duration, cache hits), the comparison of
-/// its evaluated variants (winner per task and by how much), final metrics per task and variant,
-/// packages and other artifacts, and its events.
+/// its evaluated variants (winner per task and by how much) and its packages. `--all` adds every
+/// final metric per task and variant (hundreds of router loads on a SiRA run), every artifact
+/// and the events; `--json` has everything.
 struct ShowCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show",
         abstract: "Show a run: stages with status, duration and cache hits; metrics per task and variant.")
 
     @Argument(help: "The run id (see `sira-pipeline runs`), or `latest`.") var runID: String
+    @Flag(help: "Also print every final metric, every artifact and the run's events.") var all = false
     @OptionGroup var options: HistoryOptions
 
     func run() throws {
@@ -23,11 +25,11 @@ struct ShowCommand: ParsableCommand {
                 try printJSON(detail)
                 return
             }
-            print(Self.render(detail))
+            print(Self.render(detail, full: all))
         }
     }
 
-    static func render(_ d: RunDetail) -> String {
+    static func render(_ d: RunDetail, full: Bool = false) -> String {
         let r = d.run
         var out: [String] = []
         out.append("run \(r.id)  \(r.pipeline)  \(r.status.rawValue)  (trigger \(r.trigger), \(r.host) pid \(r.pid))")
@@ -63,17 +65,25 @@ struct ShowCommand: ParsableCommand {
             out.append(TextTable(comparison.header, rows: comparison.rows).render())
             out.append(contentsOf: comparison.verdicts.map { "- " + $0 })
         }
-        if !d.finalMetrics.isEmpty {
+        if full, !d.finalMetrics.isEmpty {
             out.append("")
             out.append("metrics (final values per task and variant)")
             out.append(contentsOf: metricTables(d.finalMetrics))
         }
         let packages = d.artifacts.filter { $0.kind == "package" }
-        if !d.artifacts.isEmpty {
+        let shown = full ? packages + d.artifacts.filter { $0.kind != "package" } : packages
+        if !shown.isEmpty {
             out.append("")
-            out.append(TextTable(["artifact", "kind", "bytes", "sha256"], rows: (packages + d.artifacts.filter { $0.kind != "package" }).map {
+            out.append(TextTable(["artifact", "kind", "bytes", "sha256"], rows: shown.map {
                 [$0.path, $0.kind, "\($0.bytes)", String($0.sha256.prefix(16))]
             }).render())
+        }
+        if !full {
+            let keys = Set(d.finalMetrics.map(\.key)).count
+            let more = [(keys, "metric keys"), (d.artifacts.count - packages.count, "other artifacts"), (d.events.count, "events")]
+                .filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+            if !more.isEmpty { out.append("\n(--all adds " + more.joined(separator: ", ") + ")") }
+            return out.joined(separator: "\n")
         }
         if !d.events.isEmpty {
             out.append("")

@@ -70,6 +70,10 @@ import Testing
             #expect(row[2] == "cached" && row[4] == "hit", "\(row)")
         }
         #expect(show2.stdout.contains("18 stages, 18 from cache, 0 failed, 18 attempts"))
+        // The summary leaves the per-key metric tables to --all, and says what --all adds.
+        #expect(!show2.stdout.contains("metrics (final values") && show2.stdout.contains("(--all adds "), "\(show2.stdout)")
+        let full = try p.command(["show", "1", "--all"])
+        #expect(full.status == 0 && full.stdout.contains("metrics (final values") && full.stdout.contains("train.loss"))
         let show1 = try p.command(["show", "#1"])
         for s in try store.stages(run: 1) {
             let row = try #require(tableRow(show1.stdout, first: s.stage))

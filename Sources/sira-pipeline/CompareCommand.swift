@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiraIO
 import SiraStore
 
 /// `sira-pipeline compare A B`: two runs side by side — run facts, parameters, each stage's
@@ -67,7 +68,7 @@ struct CompareCommand: ParsableCommand {
 
         let params = (paramMap(a), paramMap(b))
         for key in Set(params.0.keys).union(params.1.keys).sorted() {
-            add("param", key, params.0[key], params.1[key])
+            add("param", key, params.0[key].map(shortened), params.1[key].map(shortened))
         }
 
         let stages = (latest(a.stages), latest(b.stages))
@@ -88,6 +89,15 @@ struct CompareCommand: ParsableCommand {
             add("metric", key, ma.map(formatValue), mb.map(formatValue), numbers: (ma, mb))
         }
         return rows
+    }
+
+    /// A long parameter (a watch run's input hashes) as its item count and a digest of it, so the
+    /// columns stay readable and two different lists still compare unequal; `--json` of `show`
+    /// has the whole value.
+    static func shortened(_ value: String) -> String {
+        guard value.count > 64 else { return value }
+        let items = value.split(separator: ",").count
+        return "\(items) item\(items == 1 ? "" : "s"), sha256 \(ContentHash.sha256(Array(value.utf8)).prefix(12))"
     }
 
     /// Run-scope keys as is; stage-scope keys as `<stage>: <key>`.

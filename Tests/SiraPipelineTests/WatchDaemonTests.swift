@@ -86,6 +86,13 @@ final class DaemonHarness: @unchecked Sendable {
         let good = ContentHash.sha256("{\"text\": \"good\"}\n"), better = ContentHash.sha256("{\"text\": \"better\"}\n")
         let inputs = try runs.map { run in try h.store().params(run: run.id).first { $0.key == "watch.inputs" }?.value }
         #expect(inputs == [[good, better].sorted().joined(separator: ","), good])
+        // A watch run records the resolved manifest as `run` does, plus what triggered it, so
+        // `compare` between a watch run and a manual run shows only real differences.
+        let manifest = try ManifestLoader.load(h.tw.workspace.resolve("pipelines/demo.yaml"), displayPath: "pipelines/demo.yaml")
+        let recorded = Set(try h.store().params(run: runs[0].id).filter { $0.stageRunID == nil }.map(\.key))
+        let expected = Set(ManifestParameters.forRun(manifest, executor: "local").keys)
+        #expect(recorded == expected.union(["watch.inputs", "watch.trigger"]), "\(recorded.symmetricDifference(expected))")
+        #expect(recorded.contains("train.steps") && recorded.contains("tool.version") && recorded.contains("manifest.sha256"))
     }
 
     @Test func aFileDroppedWhileTheDaemonWasDownIsTakenAtStart() throws {

@@ -5,16 +5,12 @@ extension WorkspaceSession {
     /// publishes the packages of the run into `checkpoints/<pipeline>/<run>/` with an index.
     public func run(manifest: Manifest, options: RunOptions, observer: PipelineObserver?) throws -> RunSummary {
         let stages = try PipelinePlanner.plan(manifest, workspace)
-        var params = ManifestParameters.flatten(manifest)
-        params["manifest.file"] = manifest.file
-        params["manifest.sha256"] = manifest.sha256
-        params["tool.version"] = ToolVersion.string
         var options = options
         options.source = options.source ?? .manifest(manifest)
         if options.executor == nil, case let .slurm(spec) = manifest.executor {
             options.executor = SlurmExecutor(options: SlurmExecutorOptions(spec: spec))
         }
-        params["executor"] = (options.executor ?? executor).name
+        let params = ManifestParameters.forRun(manifest, executor: (options.executor ?? executor).name)
         return try run(stages: stages, pipeline: manifest.name, manifestHash: manifest.sha256, params: params,
                        jobs: manifest.jobs, retries: manifest.retries, options: options, observer: observer)
     }
@@ -23,6 +19,17 @@ extension WorkspaceSession {
 /// The manifest as flat `key = value` run parameters (`train.steps = 400`,
 /// `adapters.sira.num_experts = 8`), so `compare` can diff two runs' settings.
 enum ManifestParameters {
+    /// What every run of a manifest records, however it was triggered (`run`, `watch`, a
+    /// schedule): the flattened manifest, its file and hash, the tool version and the executor.
+    static func forRun(_ m: Manifest, executor: String) -> [String: String] {
+        var params = flatten(m)
+        params["manifest.file"] = m.file
+        params["manifest.sha256"] = m.sha256
+        params["tool.version"] = ToolVersion.string
+        params["executor"] = executor
+        return params
+    }
+
     static func flatten(_ m: Manifest) -> [String: String] {
         var out: [String: String] = ["name": m.name, "executor": m.executor.name, "retries": String(m.retries), "jobs": String(m.jobs)]
         func add(_ prefix: String, _ value: some Encodable) {

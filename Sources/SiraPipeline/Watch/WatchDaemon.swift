@@ -524,7 +524,9 @@ public final class WatchDaemon: @unchecked Sendable {
             skip(request, "cannot plan: \(error)")
             return
         }
-        var params = ["watch.inputs": inputs.sorted().joined(separator: ","), "watch.trigger": request.trigger.description]
+        var params = ManifestParameters.forRun(manifest, executor: session.executor.name)
+        params["watch.inputs"] = inputs.sorted().joined(separator: ",")
+        params["watch.trigger"] = request.trigger.description
         switch request.trigger {
         case let .schedule(tick):
             recorder.arm(tick)

@@ -20,8 +20,18 @@ struct ValidateCommand: ParsableCommand {
         var failed = 0
         for path in manifests {
             do {
-                let manifest = try ManifestLoader.load(URL(fileURLWithPath: path), displayPath: path)
+                let loaded = try ManifestLoader.load(URL(fileURLWithPath: path), displayPath: path)
                 let ws = Workspace(root: URL(fileURLWithPath: workspace ?? FileManager.default.currentDirectoryPath))
+                // Folder-template tasks as a run would plan them now (one per folder present).
+                let manifest = TaskFolders.expand(loaded, in: ws)
+                for template in loaded.tasks where TaskFolders.isTemplate(template.from) {
+                    let count = manifest.tasks.count - loaded.tasks.filter { !TaskFolders.isTemplate($0.from) }.count
+                    print("\(path): note: '\(template.from)' makes one task per folder: \(count) now")
+                }
+                if manifest.adaptedTasks.isEmpty, loaded.tasks.contains(where: { TaskFolders.isTemplate($0.from) }) {
+                    print("\(path): ok: pipeline '\(manifest.name)': no task folder yet, nothing to plan")
+                    continue
+                }
                 let graph = try StageGraph(manifest: manifest)
                 let missing = TaskSources.unmatched(manifest, workspace: ws)
                 for task in missing {

@@ -88,7 +88,16 @@ struct ManifestSections {
             let from = t.required("from")?.string()
             let explicitName = t.value("name")
             var name: String?
-            if let explicitName {
+            if let from, TaskFolders.isTemplate(from) {
+                // One task per folder, named by it (TaskFolders); the template keeps the placeholder.
+                if let problem = TaskFolders.problem(from) {
+                    sink.report(t.value("from")!.mark, t.childPath("from"), problem)
+                }
+                if let explicitName {
+                    sink.report(explicitName.mark, t.childPath("name"), "a task whose 'from' holds '\(TaskFolders.placeholder)' is named by its folders; remove 'name'")
+                }
+                name = TaskFolders.placeholder
+            } else if let explicitName {
                 name = readName(explicitName, what: "task name")
             } else if let from {
                 if Glob.hasMagic(from) {
@@ -100,7 +109,7 @@ struct ManifestSections {
                     }
                 }
             }
-            if let n = name {
+            if let n = name, n != TaskFolders.placeholder {
                 if ManifestLoader.reservedTaskNames.contains(n) {
                     sink.report(explicitName?.mark ?? t.mark, t.childPath("name"), "'\(n)' is reserved (stage ids use it)")
                 } else if let first = seen[n] {
@@ -112,7 +121,7 @@ struct ManifestSections {
             if let f = t.value("format") {
                 format = f.oneOf(TaskSpec.Format.self)
             } else if let from {
-                let ext = (from as NSString).pathExtension.lowercased()
+                let ext = ((from as NSString).lastPathComponent as NSString).pathExtension.lowercased()
                 format = ManifestDefaults.formatByExtension[ext]
                 if format == nil {
                     sink.report(t.mark, t.childPath("format"), "cannot tell the format from '\(from)'; give format: jsonl, csv, tsv or text")

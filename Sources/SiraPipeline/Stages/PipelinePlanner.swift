@@ -5,7 +5,13 @@ import SiraModel
 /// implementation and resolved parameters). `run`, `watch` and the Slurm executor all plan
 /// through here, so every entry point runs the same pipeline.
 public enum PipelinePlanner {
-    public static func plan(_ m: Manifest, _ workspace: Workspace) throws -> [any PipelineStage] {
+    /// Folder-template tasks (`from: data/inbox/{task}/*.jsonl`) become one task per folder
+    /// present now (TaskFolders); a template that finds no folder yet is an error.
+    public static func plan(_ manifest: Manifest, _ workspace: Workspace) throws -> [any PipelineStage] {
+        let m = TaskFolders.expand(manifest, in: workspace)
+        if m.adaptedTasks.isEmpty, let template = manifest.tasks.first(where: { TaskFolders.isTemplate($0.from) }) {
+            throw StageFailure("no task folder yet for '\(template.from)': drop a folder of data into \(TaskFolders.parent(template.from))/ (its name is the task's)")
+        }
         let graph = try StageGraph(manifest: m)
         var stages: [any PipelineStage] = []
         let adapted = m.adaptedTasks.map(\.name)

@@ -17,8 +17,14 @@ public enum InboxRouter {
     public static func routes(of path: String, manifests: [LoadedManifest], workspace: Workspace) -> [Route] {
         var out: [Route] = []
         for m in manifests {
-            for task in m.manifest.tasks where matches(task.from, path: path, workspace: workspace) {
-                out.append(Route(pipeline: m.name, task: task.name))
+            for task in m.manifest.tasks {
+                if TaskFolders.isTemplate(task.from) {
+                    if let name = TaskFolders.taskName(for: path, template: task.from, workspace: workspace) {
+                        out.append(Route(pipeline: m.name, task: name))
+                    }
+                } else if matches(task.from, path: path, workspace: workspace) {
+                    out.append(Route(pipeline: m.name, task: task.name))
+                }
             }
         }
         return out

@@ -40,7 +40,7 @@ public struct Workspace: Sendable, Equatable {
 /// The files a task's `from` matches in a workspace.
 public enum TaskSources {
     public static func files(_ task: TaskSpec, workspace: Workspace) -> [URL] {
-        Glob.expand(task.from, root: workspace.root)
+        Glob.expand(TaskFolders.glob(task.from), root: workspace.root)
     }
 
     /// Tasks whose `from` matches no file (yet).

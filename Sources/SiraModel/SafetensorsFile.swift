@@ -1,4 +1,5 @@
 import Foundation
+import SiraKernels
 import SiraIO
 
 /// A memory-mapped safetensors file (8-byte little-endian header length, JSON header, raw
@@ -152,20 +153,6 @@ public final class SafetensorsFile: @unchecked Sendable {
                                    reason: "dtype \(e.dtype.rawValue) cannot be read as floating point (F32, F16, BF16 are supported)")
         }
     }
-}
-
-/// IEEE binary16 → binary32, exact (subnormals, infinities and NaN included).
-@inline(__always)
-func halfToFloat(_ h: UInt16) -> Float {
-    let sign = UInt32(h & 0x8000) << 16
-    let exponent = Int((h >> 10) & 0x1F)
-    let mantissa = UInt32(h & 0x3FF)
-    if exponent == 0x1F { return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13)) }
-    if exponent == 0 {
-        let magnitude = Float(mantissa) * 0x1p-24
-        return sign == 0 ? magnitude : -magnitude
-    }
-    return Float(bitPattern: sign | (UInt32(exponent + 112) << 23) | (mantissa << 13))
 }
 
 /// fp32 → bfloat16 with round-to-nearest-even; NaN stays a (quiet) NaN.

@@ -16,9 +16,11 @@ import SiraIO
 public final class BPETokenizer: Sendable {
     /// Number of ids (one past the largest id in use).
     public let vocabSize: Int
-    /// Begin/end of sequence and padding ids, -1 if the tokenizer has no such token. Trained
-    /// tokenizers have `<|bos|>`, `<|eos|>`, `<|pad|>`; imported ones are matched by the usual names
-    /// (`<|begin_of_text|>`, `<s>`, `<|endoftext|>`, ...), padding falls back to eos.
+    /// Where the model's special tokens go (`SpecialTokenRules`).
+    public let rules: SpecialTokenRules
+    /// The id put before every text, -1 when the tokenizer adds none (`rules.addBOS`); the end
+    /// token (-1 if none) and padding (falls back to eos). Trained tokenizers have `<|bos|>`,
+    /// `<|eos|>`, `<|pad|>`.
     public let bosID: Int
     public let eosID: Int
     public let padID: Int
@@ -58,6 +60,11 @@ public final class BPETokenizer: Sendable {
         var preTokenizer: PreTokenizer
         var ignoreMerges = false
         var unknownToken: String?
+        /// The model's own special-token rules (GGUF metadata, a tokenizer.json post-processor);
+        /// nil: a tokenizer trained here, or one whose files say nothing (see `init`).
+        var rules: SpecialTokenRules?
+        /// A tokenizer.json with a post-processor that adds no start token.
+        var postProcessorAddsNothing = false
     }
 
     init(_ parts: Parts) {
@@ -109,10 +116,39 @@ public final class BPETokenizer: Sendable {
             }
             return -1
         }
-        bosID = find([SpecialTokens.bos, "<|begin_of_text|>", "<s>", "<|endoftext|>", "<|im_start|>"])
-        eosID = find([SpecialTokens.eos, "<|end_of_text|>", "</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>"])
-        let pad = find([SpecialTokens.pad, "<pad>", "<|pad|>", "<|finetune_right_pad_id|>", "[PAD]"])
+        let eosByName = find([SpecialTokens.eos, "<|end_of_text|>", "</s>", "<|endoftext|>", "<|im_end|>", "<|eot_id|>"])
+        let resolved: SpecialTokenRules
+        if var given = parts.rules {
+            // A post-processor that adds no end token still leaves the model one to stop at.
+            if given.eosID == nil, eosByName >= 0 { given = SpecialTokenRules(bosID: given.bosID, addBOS: given.addBOS, eosID: eosByName, stopIDs: given.stopIDs, padID: given.padID) }
+            resolved = given
+        } else if find([SpecialTokens.bos]) >= 0 {
+            // Trained here: `<|bos|>` first, `<|eos|>` last (there is no model to follow).
+            let eos = find([SpecialTokens.eos])
+            resolved = SpecialTokenRules(bosID: find([SpecialTokens.bos]), addBOS: true, eosID: eos >= 0 ? eos : nil,
+                                         stopIDs: [], padID: find([SpecialTokens.pad]) >= 0 ? find([SpecialTokens.pad]) : nil)
+        } else {
+            // An imported tokenizer.json without a start-token post-processor: nothing before the
+            // text (as transformers); the end token by its usual names until the model's files
+            // (generation_config.json, special_tokens.json) say otherwise.
+            let bos = find(["<|begin_of_text|>", "<s>", "<|endoftext|>", "<|im_start|>"])
+            resolved = SpecialTokenRules(bosID: bos >= 0 ? bos : nil, addBOS: false, eosID: eosByName >= 0 ? eosByName : nil, stopIDs: [])
+        }
+        rules = resolved
+        bosID = resolved.addBOS ? resolved.bosID ?? -1 : -1
+        eosID = resolved.eosID ?? -1
+        let pad = resolved.padID ?? find([SpecialTokens.pad, "<pad>", "<|pad|>", "<|finetune_right_pad_id|>", "[PAD]"])
         padID = pad >= 0 ? pad : eosID
+    }
+
+    /// A copy that follows `rules` (the model's files said more than the tokenizer file did).
+    public func with(rules: SpecialTokenRules) -> BPETokenizer {
+        var parts = Parts(tokens: (0 ..< vocabSize).map { Array(bytes(of: Int32($0))) }, inModelVocab: inModelVocab,
+                          verbatimStrings: verbatimStrings, merges: mergeList, added: addedTokens, preTokenizer: preTokenizer,
+                          ignoreMerges: ignoreMerges, unknownToken: unknownToken)
+        for t in addedTokens where !inModelVocab[t.id] { parts.tokens[t.id] = [] }
+        parts.rules = rules
+        return BPETokenizer(parts)
     }
 
     /// Loads a tokenizer.json (ours or the `tokenizers` library's byte-level BPE).

@@ -43,7 +43,7 @@ extension BPETokenizer {
             JSONMember("added_tokens", .array(added)),
             JSONMember("normalizer", .null),
             JSONMember("pre_tokenizer", Self.preTokenizerJSON(preTokenizer)),
-            JSONMember("post_processor", .null),
+            JSONMember("post_processor", postProcessorJSON()),
             JSONMember("decoder", Self.byteLevelJSON(addPrefixSpace: true, useRegex: true)),
             JSONMember("model", .object([
                 JSONMember("type", .string("BPE")),
@@ -61,6 +61,24 @@ extension BPETokenizer {
     }
 
     /// A model token as tokenizer.json writes it: its bytes through the byte-level alphabet.
+    /// A TemplateProcessing that puts the start token before each text when `rules.addBOS`
+    /// (what the `tokenizers` library then does too); null otherwise.
+    func postProcessorJSON() -> JSONValue {
+        guard rules.addBOS, let bos = rules.bosID, let name = addedTokens.first(where: { $0.id == bos })?.content else { return .null }
+        func special(_ name: String) -> JSONValue { .object([JSONMember("SpecialToken", .object([JSONMember("id", .string(name)), JSONMember("type_id", .number(0))]))]) }
+        let a: JSONValue = .object([JSONMember("Sequence", .object([JSONMember("id", .string("A")), JSONMember("type_id", .number(0))]))])
+        let b: JSONValue = .object([JSONMember("Sequence", .object([JSONMember("id", .string("B")), JSONMember("type_id", .number(1))]))])
+        let tokens: JSONValue = .object([JSONMember(name, .object([
+            JSONMember("id", .string(name)), JSONMember("ids", .array([.number(Double(bos))])), JSONMember("tokens", .array([.string(name)])),
+        ]))])
+        return .object([
+            JSONMember("type", .string("TemplateProcessing")),
+            JSONMember("single", .array([special(name), a])),
+            JSONMember("pair", .array([special(name), a, special(name), b])),
+            JSONMember("special_tokens", tokens),
+        ])
+    }
+
     func tokenString(_ id: Int32) -> String {
         verbatimStrings[id] ?? ByteLevelAlphabet.encode(bytes(of: id))
     }
@@ -174,8 +192,41 @@ extension BPETokenizer {
             merges.append(Triple(left: l, right: r, merged: m))
         }
         let pre = try preTokenizer(fromJSON: json["pre_tokenizer"])
-        return Parts(tokens: tokens, inModelVocab: inModel, verbatimStrings: verbatim, merges: merges, added: added,
-                     preTokenizer: pre, ignoreMerges: ignoreMerges, unknownToken: unknown)
+        var parts = Parts(tokens: tokens, inModelVocab: inModel, verbatimStrings: verbatim, merges: merges, added: added,
+                          preTokenizer: pre, ignoreMerges: ignoreMerges, unknownToken: unknown)
+        parts.rules = try rules(fromPostProcessor: json["post_processor"], added: added)
+        return parts
+    }
+
+    /// What a TemplateProcessing post-processor adds around a single text (`single`: special
+    /// tokens before and after `$A`), as the model's rules; nil when there is none (the tokenizer
+    /// then adds nothing, or is one trained here).
+    static func rules(fromPostProcessor json: JSONValue?, added: [AddedToken]) throws(TokenizerFileError) -> SpecialTokenRules? {
+        guard let json, !json.isNull else { return nil }
+        let processors = json["type"]?.stringValue == "Sequence" ? json["processors"]?.arrayValue ?? [] : [json]
+        guard let template = processors.first(where: { $0["type"]?.stringValue == "TemplateProcessing" }) else { return nil }
+        guard let single = template["single"]?.arrayValue else {
+            throw .badKey(nil, "post_processor.single", "expected the single-text template")
+        }
+        func special(_ item: JSONValue) throws(TokenizerFileError) -> Int? {
+            guard let name = item["SpecialToken"]?["id"]?.stringValue else { return nil }
+            guard let id = added.first(where: { $0.content == name })?.id else {
+                throw .badKey(nil, "post_processor.single", "special token \"\(name)\" is not an added token")
+            }
+            return id
+        }
+        guard let a = single.firstIndex(where: { $0["Sequence"]?["id"]?.stringValue == "A" }) else {
+            throw .badKey(nil, "post_processor.single", "has no $A")
+        }
+        var before: [Int] = [], after: [Int] = []
+        for (i, item) in single.enumerated() where i != a {
+            if let id = try special(item) { if i < a { before.append(id) } else { after.append(id) } }
+        }
+        guard before.count <= 1, after.count <= 1 else {
+            throw .badKey(nil, "post_processor.single", "more than one special token on a side is not supported")
+        }
+        let eos = after.first
+        return SpecialTokenRules(bosID: before.first, addBOS: !before.isEmpty, eosID: eos, addEOS: eos != nil, stopIDs: [])
     }
 
     static func preTokenizer(fromJSON json: JSONValue?) throws(TokenizerFileError) -> PreTokenizer {

@@ -26,6 +26,9 @@ public final class BPETokenizer: Sendable {
     public let padID: Int
     public let preTokenizer: PreTokenizer
     public let addedTokens: [AddedToken]
+    /// The rules came from the file itself (a TemplateProcessing post-processor, GGUF metadata,
+    /// or rules applied with `with(rules:)`), not from defaults.
+    public let rulesFromFile: Bool
 
     let ignoreMerges: Bool
     let unknownToken: String?
@@ -135,6 +138,7 @@ public final class BPETokenizer: Sendable {
             resolved = SpecialTokenRules(bosID: bos >= 0 ? bos : nil, addBOS: false, eosID: eosByName >= 0 ? eosByName : nil, stopIDs: [])
         }
         rules = resolved
+        rulesFromFile = parts.rules != nil
         bosID = resolved.addBOS ? resolved.bosID ?? -1 : -1
         eosID = resolved.eosID ?? -1
         let pad = resolved.padID ?? find([SpecialTokens.pad, "<pad>", "<|pad|>", "<|finetune_right_pad_id|>", "[PAD]"])

@@ -18,9 +18,11 @@ public struct TokenizedExample: Sendable, Equatable {
 }
 
 extension BPETokenizer {
-    /// `[bos] + prompt + completion + [eos]`, prompt and completion encoded separately (so the
-    /// boundary is exact), with bos and prompt masked out and completion and eos scored. A
-    /// tokenizer without bos/eos leaves them out.
+    /// `[bos] + prompt + completion + [end]`, prompt and completion encoded separately (so the
+    /// boundary is exact), with bos and prompt masked out and completion and end scored. The start
+    /// token only when the model's rules add one (`SpecialTokenRules.prefix`); the end token
+    /// (the model's, e.g. `<|im_end|>` for an instruct model) unless the completion already ends
+    /// with one (`SpecialTokenRules.completionEnd`).
     public func encode(_ example: Example) -> TokenizedExample {
         pool.withState { state in
             var tokens: [Int32] = []
@@ -29,7 +31,8 @@ extension BPETokenizer {
             encode(example.prompt, into: &tokens, state: state)
             let promptEnd = tokens.count
             encode(example.completion, into: &tokens, state: state)
-            if eosID >= 0 { tokens.append(Int32(eosID)) }
+            let last = tokens.count > promptEnd ? tokens.last : nil
+            if let end = rules.completionEnd(last: last, isSpecial: { self.isSpecial[$0] }) { tokens.append(end) }
             var mask = [UInt8](repeating: 1, count: tokens.count)
             for i in 0 ..< promptEnd { mask[i] = 0 }
             return TokenizedExample(tokens: tokens, mask: mask)

@@ -31,4 +31,22 @@ public struct SpecialTokenRules: Sendable, Equatable, Codable {
 
     /// The ids to put before a text.
     public var prefix: [Int32] { addBOS ? bosID.map { [Int32($0)] } ?? [] : [] }
+
+    /// The ids to put after a text the tokenizer encodes with its special tokens (`add_eos_token`).
+    public var suffix: [Int32] { addEOS ? eosID.map { [Int32($0)] } ?? [] : [] }
+
+    /// The token to append after a trained completion whose last token is `last`: the end token,
+    /// unless the completion already ends with a stop id or another special token (a chat
+    /// template's end of turn, `<|im_end|>`): a second end marker is never part of the model's
+    /// format. Nil when nothing is appended.
+    public func completionEnd(last: Int32?, isSpecial: (Int) -> Bool) -> Int32? {
+        guard let eosID else { return nil }
+        if let last, stopIDs.contains(Int(last)) || isSpecial(Int(last)) { return nil }
+        return Int32(eosID)
+    }
+
+    /// These rules with `ids` added to the stop ids (a chat template's end of turn).
+    public func addingStops(_ ids: [Int]) -> SpecialTokenRules {
+        SpecialTokenRules(bosID: bosID, addBOS: addBOS, eosID: eosID, addEOS: addEOS, stopIDs: stopIDs + ids, padID: padID)
+    }
 }

@@ -41,5 +41,7 @@ public struct ContentHasher {
     public init() {}
     public mutating func update(_ bytes: some Collection<UInt8>) { hasher.update(data: Array(bytes)) }
     public mutating func update(_ text: String) { update(Array(text.utf8)) }
+    /// Raw memory (a tensor's values) without copying it.
+    public mutating func update(raw: UnsafeRawBufferPointer) { hasher.update(bufferPointer: raw) }
     public func finalize() -> String { ContentHash.hex(hasher.finalize()) }
 }

@@ -95,12 +95,12 @@ extension LlamaModel {
 
     /// Streams up to `maxTokens` tokens after `prompt` using a KV cache. Each sampled token is
     /// passed to `onToken`; returning false stops. A token in `stop` ends generation and is
-    /// neither passed on nor returned. Generation also ends at `max_position_embeddings`.
+    /// neither passed on nor returned; `onStop` is told which one. Generation also ends at `max_position_embeddings`.
     /// `temperature <= 0` is greedy (first argmax); otherwise nucleus sampling over the smallest
     /// set of tokens whose probability reaches `topP`, reproducible for a `seed`.
     @discardableResult
     public func generate(prompt: [Int], maxTokens: Int, temperature: Float = 0, topP: Float = 1, seed: UInt64 = 0,
-                         stop: Set<Int> = [], onToken: (Int) -> Bool = { _ in true }) -> [Int] {
+                         stop: Set<Int> = [], onToken: (Int) -> Bool = { _ in true }, onStop: (Int) -> Void = { _ in }) -> [Int] {
         precondition(!prompt.isEmpty, "generate needs a non-empty prompt")
         precondition(prompt.count <= config.maxPositionEmbeddings,
                      "prompt of \(prompt.count) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
@@ -111,7 +111,10 @@ extension LlamaModel {
         var produced: [Int] = []
         while produced.count < maxTokens {
             let token = sampler.sample(logits.pointer, count: config.vocabSize)
-            if stop.contains(token) { break }
+            if stop.contains(token) {
+                onStop(token)
+                break
+            }
             produced.append(token)
             if !onToken(token) || cache.length >= cache.capacity || produced.count == maxTokens { break }
             logits = decode([token], cache: cache)

@@ -4,7 +4,8 @@ import SiraPipeline
 
 /// The `--adapter` of `score` and `generate`: an adapter file written by training, a PEFT LoRA
 /// folder, or a `.sira` package (verified and extracted through SiraStore; for a bundle, `--task`
-/// picks the adapter chosen for that task). A package must name the `--model` folder as its base.
+/// picks the adapter chosen for that task). A package must name the `--model` base: the same tensors
+/// and configuration (`BaseIdentity`), whatever files hold them.
 enum AdapterSource {
     /// Attaches the adapter and returns a line describing what was attached (for stderr).
     @discardableResult
@@ -22,7 +23,7 @@ enum AdapterSource {
         defer { package.close() }
         let base = package.manifest.base
         if !allowOtherBase {
-            do { try BaseIdentity.check(folder: modelFolder, expected: base.sha256, baseName: base.name) } catch {
+            do { try BaseIdentity.check(model: model, source: modelFolder, expected: base.sha256, baseName: base.name) } catch {
                 throw CommandError("\(error) (--allow-other-base to use it anyway)")
             }
         }

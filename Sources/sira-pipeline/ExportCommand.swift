@@ -50,16 +50,16 @@ struct ExportCommand: ParsableCommand {
             }
             if let merged {
                 let ws = Workspace(root: URL(fileURLWithPath: workspace ?? FileManager.default.currentDirectoryPath))
-                let baseFolder: URL
+                let model: LlamaModel
                 if let base {
-                    baseFolder = URL(fileURLWithPath: base)
-                    try BaseIdentity.check(folder: baseFolder, expected: baseInfo.sha256, baseName: baseInfo.name)
+                    let baseFolder = URL(fileURLWithPath: base)
+                    model = try LlamaModel.load(huggingFaceFolder: baseFolder)
+                    try BaseIdentity.check(model: model, source: baseFolder, expected: baseInfo.sha256, baseName: baseInfo.name)
                 } else if let found = BaseIdentity.locate(baseInfo.sha256, workspace: ws) {
-                    baseFolder = found
+                    model = try LlamaModel.load(huggingFaceFolder: found)
                 } else {
                     throw CLIFailure("the base \(baseInfo.name) (\(baseInfo.sha256.prefix(16))…) is not in \(ws.relative(ws.stageCacheFolder(.base))); give its folder with --base")
                 }
-                let model = try LlamaModel.load(huggingFaceFolder: baseFolder)
                 if let threads { model.threads = threads }
                 try opened.attach(name, to: model)
                 try AdapterExport.writeMerged(model, tokenizer: opened.tokenizerURL, to: URL(fileURLWithPath: merged),

@@ -4,9 +4,12 @@ import SiraData
 import SiraModel
 
 /// `sira-pipeline generate --model M [--adapter A] --prompt TEXT`: streams a continuation to stdout as it is
-/// sampled (KV cache; adapters in evaluation mode). The prompt gets the tokenizer's BOS when it has
-/// one; generation stops at the tokenizer's EOS (or the config's `eos_token_id`), after
-/// `--max-tokens`, or at `max_position_embeddings`.
+/// sampled (KV cache; adapters in evaluation mode). The prompt gets a start token only when the
+/// model's tokenizer files say so (`ModelTokenizerFiles`); generation stops at any id of
+/// generation_config.json's `eos_token_id` (a list is allowed), config.json's, or the end token,
+/// after `--max-tokens`, or at `max_position_embeddings`. Stderr says which start token was added,
+/// which ids stop, the load time and tokens/s; `--json` prints them with the text as one object
+/// instead of streaming.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -30,6 +33,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Random seed for sampling.")
     var seed: UInt64 = 0
 
+    @Flag(help: "Print one JSON object (text, token ids, why it stopped, start token, stop tokens, timings) instead of streaming.")
+    var json = false
+
     func validate() throws {
         guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
@@ -40,19 +46,38 @@ struct GenerateCommand: ParsableCommand {
         let folder = try modelOptions.load()
         let llama = folder.model
         let tokenizer = try folder.tokenizer()
-        let ids = (tokenizer.bosID >= 0 ? [tokenizer.bosID] : []) + tokenizer.encode(prompt)
-        guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer has no BOS") }
+        let ids = tokenizer.rules.prefix.map(Int.init) + tokenizer.encode(prompt)
+        guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer adds no start token") }
         guard ids.count < llama.config.maxPositionEmbeddings else {
             throw CommandError("the prompt is \(ids.count) tokens; the model's context is \(llama.config.maxPositionEmbeddings)")
         }
-        var stop = Set(llama.config.eosTokenIds)
-        if tokenizer.eosID >= 0 { stop.insert(tokenizer.eosID) }
+        let report = folder.tokenReport(tokenizer)
+        FileHandle.standardError.write(Data("\(report.line)\n".utf8))
+        let stop = Set(folder.stopIDs(tokenizer))
         let out = FileHandle.standardOutput
+        let started = Date()
+        var stoppedBy: Int?
         // Bytes, not strings: a character split across tokens is completed by the next token's bytes.
-        llama.generate(prompt: ids, maxTokens: maxTokens, temperature: temperature, topP: topP, seed: seed, stop: stop) { token in
-            out.write(Data(tokenizer.decodeBytes([token], skipSpecialTokens: true)))
+        let produced = llama.generate(prompt: ids, maxTokens: maxTokens, temperature: temperature, topP: topP, seed: seed,
+                                      stop: stop, onToken: { token in
+            if !json { out.write(Data(tokenizer.decodeBytes([token], skipSpecialTokens: true))) }
             return true
+        }, onStop: { stoppedBy = $0 })
+        let seconds = Date().timeIntervalSince(started)
+        let speed = seconds > 0 ? Double(produced.count) / seconds : 0
+        let reason = stoppedBy.map { "stop token \(tokenizer.tokenName($0)) (\($0))" }
+            ?? (produced.count >= maxTokens ? "--max-tokens" : "the model's context")
+        FileHandle.standardError.write(Data(String(format: "load %.2f s; %d tokens in %.2f s, %.1f tokens/s; stopped by %@\n",
+                                                   folder.loadSeconds, produced.count, seconds, speed, reason).utf8))
+        if json {
+            func n(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+            let text = tokenizer.decode(produced, skipSpecialTokens: true)
+            let line = "{\"text\": \(JSONWriter.serialize(.string(text))), \"prompt_ids\": \(ids), \"ids\": \(produced), "
+                + "\"stop_id\": \(stoppedBy.map(String.init) ?? "null"), \(report.json), "
+                + "\"load_seconds\": \(n(folder.loadSeconds)), \"generate_seconds\": \(n(seconds)), \"tokens_per_second\": \(n(speed))}\n"
+            out.write(Data(line.utf8))
+        } else {
+            out.write(Data("\n".utf8))
         }
-        out.write(Data("\n".utf8))
     }
 }

@@ -8,6 +8,8 @@ struct ModelFolder {
     let url: URL
     let model: LlamaModel
     private let tokenizerURL: URL
+    /// Seconds to load the model and attach the adapter (reported by score and generate).
+    var loadSeconds = 0.0
 
     init(path: String) throws {
         url = URL(fileURLWithPath: path)
@@ -24,11 +26,32 @@ struct ModelFolder {
         guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
             throw CommandError("\(url.path): no tokenizer.json (needed to encode or decode text)")
         }
-        let tokenizer = try BPETokenizer(contentsOf: tokenizerURL)
+        // The folder's special-token rules (tokenizer_config.json, generation_config.json, config.json).
+        let tokenizer = try BPETokenizer.load(modelFolder: url, tokenizerFile: tokenizerURL)
         guard tokenizer.vocabSize <= model.config.vocabSize else {
             throw CommandError("\(tokenizerURL.path): \(tokenizer.vocabSize) token ids but the model's vocab_size is \(model.config.vocabSize)")
         }
         return tokenizer
+    }
+
+    /// The ids generation stops at: the tokenizer's rules and config.json's `eos_token_id`.
+    func stopIDs(_ tokenizer: BPETokenizer) -> [Int] {
+        var out = tokenizer.rules.stopIDs
+        for id in model.config.eosTokenIds where !out.contains(id) { out.append(id) }
+        return out
+    }
+
+    /// What the special tokens do, for stderr (`start token: ...`) and `--json`.
+    func tokenReport(_ tokenizer: BPETokenizer) -> (line: String, json: String) {
+        let r = tokenizer.rules
+        let stops = stopIDs(tokenizer)
+        func q(_ s: String) -> String { JSONWriter.serialize(.string(s)) }
+        let startText = r.addBOS && r.bosID != nil ? "\(tokenizer.tokenName(r.bosID!)) (id \(r.bosID!))" : "none added"
+        let startJSON = r.addBOS && r.bosID != nil ? "{\"id\": \(r.bosID!), \"token\": \(q(tokenizer.tokenName(r.bosID!)))}" : "null"
+        let stopText = stops.map { "\(tokenizer.tokenName($0)) (\($0))" }.joined(separator: ", ")
+        let stopJSON = "[" + stops.map { "{\"id\": \($0), \"token\": \(q(tokenizer.tokenName($0)))}" }.joined(separator: ", ") + "]"
+        return ("start token: \(startText); generation stops at: \(stops.isEmpty ? "nothing" : stopText)",
+                "\"start_token\": \(startJSON), \"stop_tokens\": \(stopJSON)")
     }
 }
 

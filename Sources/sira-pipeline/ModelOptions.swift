@@ -24,7 +24,8 @@ struct ModelOptions: ParsableArguments {
     /// The model folder with the threads set and the adapter attached (announced on stderr).
     func load() throws -> ModelFolder {
         if let threads { KernelThreads.count = threads }
-        let folder = try ModelFolder(path: model)
+        let started = Date()
+        var folder = try ModelFolder(path: model)
         folder.model.threads = KernelThreads.count
         if let adapter {
             let attached = try AdapterSource.attach(adapter, task: task, to: folder.model, modelFolder: folder.url, allowOtherBase: allowOtherBase)
@@ -32,6 +33,7 @@ struct ModelOptions: ParsableArguments {
         } else if task != nil {
             throw CommandError("--task selects an adapter in a .sira bundle given as --adapter")
         }
+        folder.loadSeconds = Date().timeIntervalSince(started)
         return folder
     }
 }

@@ -6,10 +6,11 @@ import SiraModel
 /// `sira-pipeline score --model M [--adapter A] --input FILE.jsonl [--json]`: the negative log-likelihood of
 /// each line's scored tokens under the model (adapters in evaluation mode).
 ///
-/// Input lines: `{"ids": [...]}` (every id after the first is scored), `{"text": "..."}` (BOS, when
-/// the tokenizer has one, then the text, every text token scored), or
-/// `{"prompt": "...", "completion": "..."}` (BOS, prompt, completion; the completion tokens are
-/// scored). Output: one `{"nll": Σ −log p, "tokens": n}` per line, then the summary (mean NLL per
+/// Input lines: `{"ids": [...]}` (every id after the first is scored), `{"text": "..."}` (the text
+/// with the special tokens the model's tokenizer adds, as transformers' `tokenizer(text)`: a start
+/// token only when its files say so; every token after the first scored), or
+/// `{"prompt": "...", "completion": "..."}` (start token if any, prompt, completion; the
+/// completion tokens are scored). Which start token was added is said on stderr and in `--json`. Output: one `{"nll": Σ −log p, "tokens": n}` per line, then the summary (mean NLL per
 /// token and perplexity); with `--json` the summary is a JSON object too, so stdout is JSONL.
 struct ScoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,13 +51,12 @@ struct ScoreCommand: ParsableCommand {
                 scoredFrom = 1
             case let .text(text):
                 if tokenizer == nil { tokenizer = try folder.tokenizer() }
-                let bos = tokenizer!.bosID >= 0 ? [tokenizer!.bosID] : []
-                sequence = bos + tokenizer!.encode(text)
+                let rules = tokenizer!.rules
+                sequence = rules.prefix.map(Int.init) + tokenizer!.encode(text) + rules.suffix.map(Int.init)
                 scoredFrom = 1
             case let .pair(prompt, completion):
                 if tokenizer == nil { tokenizer = try folder.tokenizer() }
-                let bos = tokenizer!.bosID >= 0 ? [tokenizer!.bosID] : []
-                let head = bos + tokenizer!.encode(prompt)
+                let head = tokenizer!.rules.prefix.map(Int.init) + tokenizer!.encode(prompt)
                 sequence = head + tokenizer!.encode(completion)
                 scoredFrom = max(1, head.count)
             }
@@ -71,7 +71,10 @@ struct ScoreCommand: ParsableCommand {
             }
             work.append((sequence, scoredFrom))
         }
+        let tokens = tokenizer.map { folder.tokenReport($0) }
+        if let tokens { FileHandle.standardError.write(Data("\(tokens.line)\n".utf8)) }
         var totalNLL = 0.0, totalTokens = 0
+        let started = Date()
         for (sequence, scoredFrom) in work {
             let result = llama.loss(TokenBatch(sequence: sequence, scoredFrom: scoredFrom), mode: .evaluation)
             print("{\"nll\": \(Self.number(result.nllSum)), \"tokens\": \(result.tokens)}")
@@ -81,8 +84,15 @@ struct ScoreCommand: ParsableCommand {
         let lines = work.count
         guard totalTokens > 0 else { throw CommandError("\(input): no scorable lines") }
         let mean = totalNLL / Double(totalTokens)
+        let seconds = Date().timeIntervalSince(started)
+        let processed = work.reduce(0) { $0 + $1.sequence.count }
+        let speed = seconds > 0 ? Double(processed) / seconds : 0
+        FileHandle.standardError.write(Data(String(format: "load %.2f s; scored %d tokens (%d processed) in %.2f s, %.0f tokens/s\n",
+                                                   folder.loadSeconds, totalTokens, processed, seconds, speed).utf8))
         if json {
-            print("{\"summary\": true, \"lines\": \(lines), \"tokens\": \(totalTokens), \"mean_nll\": \(Self.number(mean)), \"perplexity\": \(Self.number(exp(mean)))}")
+            print("{\"summary\": true, \"lines\": \(lines), \"tokens\": \(totalTokens), \"mean_nll\": \(Self.number(mean)), \"perplexity\": \(Self.number(exp(mean)))"
+                + ", \"load_seconds\": \(Self.number(folder.loadSeconds)), \"score_seconds\": \(Self.number(seconds)), \"tokens_per_second\": \(Self.number(speed))"
+                + (tokens.map { ", " + $0.json } ?? ", \"start_token\": null") + "}")
         } else {
             let counted = "\(lines) line\(lines == 1 ? "" : "s"), \(totalTokens) tokens"
             print(counted + String(format: ": mean NLL %.6f per token, perplexity %.4f", mean, exp(mean)))

@@ -6,7 +6,9 @@ import SiraModel
 /// `base`: the frozen model adapters are trained on, as an HF folder (`config.json` +
 /// `model.safetensors`). Built in: a small Llama initialised from the seed and pretrained on the
 /// corpus tasks' train splits. Imported: an HF model folder, loaded (which checks every tensor)
-/// and written back as fp32.
+/// and then hard-linked (or copied) into the output as it is: every file byte-identical, never
+/// re-serialised. The output records the base's identity (`BaseIdentity`: tensors + normalised
+/// config) as `info["identity"]`, the name packages give it.
 struct BaseStage: PipelineStage {
     let base: BaseSpec
     let corpus: [String]
@@ -23,7 +25,8 @@ struct BaseStage: PipelineStage {
         case let .builtin(b):
             struct Key: Encodable { var builtin: BuiltinBase, pretrain_scores = "all" }
             return try CacheKey.canonicalJSON(Key(builtin: b))
-        case let .hf(path): return try CacheKey.canonicalJSON(["hf": path])
+        // `layout: as-given`: the folder is linked as it is (outputs before it were re-serialised).
+        case let .hf(path): return try CacheKey.canonicalJSON(["hf": path, "layout": "as-given"])
         }
     }
 
@@ -50,8 +53,10 @@ struct BaseStage: PipelineStage {
             guard model.config.vocabSize >= tokenizer.vocabSize else {
                 throw StageFailure("base.hf: the model's vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabSize)")
             }
-            try model.saveHuggingFace(to: context.outputFolder)
-            return StageResult(metrics: ["base.parameters": Double(model.parameterCount)], info: ["source": path])
+            let identity = try BaseIdentity.digest(model: model)
+            let linked = try Self.linkFolder(folder, into: context.outputFolder)
+            context.log("\(path): \(linked) files linked as they are; identity \(identity.prefix(16))…")
+            return StageResult(metrics: ["base.parameters": Double(model.parameterCount)], info: ["source": path, "identity": identity])
         case let .builtin(b):
             let config = LlamaConfig(
                 hiddenSize: b.hidden, intermediateSize: b.intermediate, numHiddenLayers: b.layers,
@@ -81,7 +86,31 @@ struct BaseStage: PipelineStage {
             }
             model.releaseActivations()
             try model.saveHuggingFace(to: context.outputFolder, metadata: ["sira.corpus": corpus.joined(separator: ",")])
-            return StageResult(metrics: metrics)
+            return StageResult(metrics: metrics, info: ["identity": try BaseIdentity.digest(model: model)])
         }
+    }
+
+    /// Hard-links (or copies) every file of `source` below `destination`, keeping the layout;
+    /// a symbolic link (an HF hub cache snapshot) is followed to its file. Hidden entries (`.git`,
+    /// `.cache`) are not part of a model and are left out. Returns the number of files.
+    static func linkFolder(_ source: URL, into destination: URL) throws -> Int {
+        let fm = FileManager.default
+        var count = 0
+        for name in try fm.contentsOfDirectory(atPath: source.path).sorted() where !name.hasPrefix(".") {
+            let item = source.appendingPathComponent(name).resolvingSymlinksInPath()
+            let target = destination.appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            guard fm.fileExists(atPath: item.path, isDirectory: &isDir) else {
+                throw StageFailure("base.hf: \(source.appendingPathComponent(name).path) is a broken link")
+            }
+            if isDir.boolValue {
+                try fm.createDirectory(at: target, withIntermediateDirectories: true)
+                count += try linkFolder(item, into: target)
+            } else {
+                try HardLink.linkOrCopy(item, to: target)
+                count += 1
+            }
+        }
+        return count
     }
 }

@@ -47,7 +47,7 @@ struct BundlePackageStage: PipelineStage {
         let replicas = Dictionary(uniqueKeysWithValues: selection.choices.map { ($0.entry, SiraStore.JSONValue.string($0.replica)) })
         let url = context.outputFolder.appendingPathComponent(fileName)
         let result = try BundleWriter.write(
-            to: url, pipeline: pipeline, runID: context.runID, base: .init(name: baseName, sha256: base.digest, config: baseConfig),
+            to: url, pipeline: pipeline, runID: context.runID, base: .init(name: baseName, sha256: try BaseIdentity.of(baseOutput: base), config: baseConfig),
             tokenizer: try context.input(StageID(.tokenizer)).url(TokenizerFiles.fileName), entries: entries,
             taskAdapters: selection.taskAdapters,
             extra: ["replicas": .object(replicas), "verdicts": .array(selection.verdicts.map { .string($0) })],

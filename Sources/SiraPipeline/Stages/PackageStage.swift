@@ -61,7 +61,7 @@ struct PackageStage: PipelineStage {
         }
         let manifest = PackageManifest(
             kind: .adapter, toolVersion: ToolVersion.string, pipeline: pipeline, runID: context.runID,
-            base: .init(name: baseName, sha256: base.digest, config: baseConfig),
+            base: .init(name: baseName, sha256: try BaseIdentity.of(baseOutput: base), config: baseConfig),
             tokenizer: .init(file: TokenizerFiles.fileName, sha256: try ContentHash.sha256(file: tokenizerFile)),
             adapters: [variant.name: .init(file: TrainStage.weightsName, variant: variant.kind.rawValue, tasks: tasks,
                                            config: adapterConfig, metrics: metrics)]

@@ -1,5 +1,6 @@
 import Foundation
 import SiraData
+import SiraIO
 import SiraModel
 
 /// Where stage outputs keep what others read: the tokenizer stage's `tokenizer.json` and the
@@ -7,8 +8,28 @@ import SiraModel
 enum TokenizerFiles {
     static let fileName = "tokenizer.json"
 
+    /// The resolved special-token rules of a loaded model tokenizer (absent for trained ones).
+    static let rulesName = "special_tokens.json"
+
     static func load(_ output: StageOutput) throws -> BPETokenizer {
-        try BPETokenizer(contentsOf: output.url(fileName))
+        let tokenizer = try BPETokenizer(contentsOf: output.url(fileName))
+        let rulesURL = output.url(rulesName)
+        guard FileManager.default.fileExists(atPath: rulesURL.path) else { return tokenizer }
+        let rules = try JSONDecoder().decode(SpecialTokenRules.self, from: Data(contentsOf: rulesURL))
+        return tokenizer.with(rules: rules)
+    }
+
+    static func saveRules(_ rules: SpecialTokenRules, to folder: URL) throws {
+        try AtomicFile.write(Array(try JSONEncoder.canonical.encode(rules)), to: folder.appendingPathComponent(rulesName))
+    }
+
+    /// One line saying which start token is added and which ids stop generation.
+    static func describe(_ tokenizer: BPETokenizer) -> String {
+        let r = tokenizer.rules
+        let start = r.addBOS && r.bosID != nil ? "start token \(tokenizer.tokenName(r.bosID!)) (id \(r.bosID!))" : "no start token"
+        let end = r.eosID.map { "end token \(tokenizer.tokenName($0)) (id \($0))" } ?? "no end token"
+        let stops = r.stopIDs.map { "\(tokenizer.tokenName($0)) (\($0))" }.joined(separator: ", ")
+        return "\(start), \(end), generation stops at \(stops.isEmpty ? "nothing" : stops)"
     }
 
     /// The `train` or `eval` shard of a tokenize stage's output.

@@ -5,7 +5,8 @@ import SiraIO
 /// `tokenizer`: the pipeline's one byte-level BPE tokenizer, shared by every task, written as
 /// `tokenizer.json` (Hugging Face format). Trained (SiraData's `BPETokenizer.train`) on the
 /// prompts and completions of the corpus tasks' train splits, or loaded from a file given in
-/// the manifest (checked by loading it).
+/// the manifest (checked by loading it) with the model's special-token rules from the files beside
+/// it (`ModelTokenizerFiles`), saved as `special_tokens.json` for the stages that encode and generate.
 struct TokenizerStage: PipelineStage {
     let spec: TokenizerSpec
 
@@ -33,7 +34,13 @@ struct TokenizerStage: PipelineStage {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw StageFailure("tokenizer.path: \(path) does not exist")
         }
-        return ["file:tokenizer.json": try ContentHash.sha256(file: url)]
+        var inputs = ["file:tokenizer.json": try ContentHash.sha256(file: url)]
+        // The model's special-token rules live beside tokenizer.json (ModelTokenizerFiles).
+        for name in ModelTokenizerFiles.ruleFiles {
+            let sibling = url.deletingLastPathComponent().appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: sibling.path) { inputs["file:\(name)"] = try ContentHash.sha256(file: sibling) }
+        }
+        return inputs
     }
 
     func run(_ context: StageContext) throws -> StageResult {
@@ -42,8 +49,10 @@ struct TokenizerStage: PipelineStage {
         switch spec {
         case let .load(path):
             let url = context.workspace.resolve(path)
-            tokenizer = try BPETokenizer(contentsOf: url)
+            tokenizer = try BPETokenizer.load(modelFolder: url.deletingLastPathComponent(), tokenizerFile: url)
             try FileManager.default.copyItem(at: url, to: out)
+            try TokenizerFiles.saveRules(tokenizer.rules, to: context.outputFolder)
+            context.log(TokenizerFiles.describe(tokenizer))
         case let .train(vocab, corpus):
             var texts: [String] = []
             for task in corpus {
@@ -58,8 +67,8 @@ struct TokenizerStage: PipelineStage {
             try tokenizer.save(to: out)
             context.log("trained on \(texts.count) texts from \(corpus.joined(separator: ", ")): \(tokenizer.vocabSize) tokens")
         }
-        guard tokenizer.bosID >= 0, tokenizer.eosID >= 0 else {
-            throw StageFailure("the tokenizer has no begin/end-of-sequence token; the pipeline needs both")
+        guard tokenizer.eosID >= 0 else {
+            throw StageFailure("the tokenizer has no end token (tokenizer_config.json eos_token, generation_config.json eos_token_id); the pipeline needs one to end completions")
         }
         return StageResult(metrics: ["tokenizer.vocab_size": Double(tokenizer.vocabSize)], info: ["sha256": tokenizer.contentHash])
     }

@@ -120,6 +120,15 @@ extension BPETokenizer {
             && rules.bosID == addedTokens.first { $0.content == SpecialTokens.bos }?.id
     }
 
+    /// One line saying which start token is added and which ids stop generation (`stops`: the
+    /// rules' stop ids and any the model adds), as score, generate and the tokenizer stage print it.
+    public func specialTokenSummary(stops: [Int]? = nil) -> String {
+        let r = rules, stops = stops ?? r.stopIDs
+        let start = r.addBOS && r.bosID != nil ? "\(tokenName(r.bosID!)) (id \(r.bosID!))" : "none added"
+        let list = stops.map { "\(tokenName($0)) (\($0))" }.joined(separator: ", ")
+        return "start token: \(start); generation stops at: \(stops.isEmpty ? "nothing" : list)"
+    }
+
     /// The name of a token for messages: an added token's text, else its bytes as text.
     public func tokenName(_ id: Int) -> String {
         if let t = addedTokens.first(where: { $0.id == id }) { return t.content }

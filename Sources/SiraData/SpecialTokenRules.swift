@@ -45,7 +45,8 @@ public struct SpecialTokenRules: Sendable, Equatable, Codable {
         return Int32(eosID)
     }
 
-    /// These rules with `ids` added to the stop ids (a chat template's end of turn).
+    /// These rules with `ids` added to the stop ids (config.json's `eos_token_id`, a chat
+    /// template's end of turn); duplicates dropped, order kept.
     public func addingStops(_ ids: [Int]) -> SpecialTokenRules {
         SpecialTokenRules(bosID: bosID, addBOS: addBOS, eosID: eosID, addEOS: addEOS, stopIDs: stopIDs + ids, padID: padID)
     }

@@ -36,9 +36,7 @@ struct ModelFolder {
 
     /// The ids generation stops at: the tokenizer's rules and config.json's `eos_token_id`.
     func stopIDs(_ tokenizer: BPETokenizer) -> [Int] {
-        var out = tokenizer.rules.stopIDs
-        for id in model.config.eosTokenIds where !out.contains(id) { out.append(id) }
-        return out
+        tokenizer.rules.addingStops(model.config.eosTokenIds).stopIDs
     }
 
     /// What the special tokens do, for stderr (`start token: ...`) and `--json`.
@@ -46,11 +44,9 @@ struct ModelFolder {
         let r = tokenizer.rules
         let stops = stopIDs(tokenizer)
         func q(_ s: String) -> String { JSONWriter.serialize(.string(s)) }
-        let startText = r.addBOS && r.bosID != nil ? "\(tokenizer.tokenName(r.bosID!)) (id \(r.bosID!))" : "none added"
         let startJSON = r.addBOS && r.bosID != nil ? "{\"id\": \(r.bosID!), \"token\": \(q(tokenizer.tokenName(r.bosID!)))}" : "null"
-        let stopText = stops.map { "\(tokenizer.tokenName($0)) (\($0))" }.joined(separator: ", ")
         let stopJSON = "[" + stops.map { "{\"id\": \($0), \"token\": \(q(tokenizer.tokenName($0)))}" }.joined(separator: ", ") + "]"
-        return ("start token: \(startText); generation stops at: \(stops.isEmpty ? "nothing" : stopText)",
+        return (tokenizer.specialTokenSummary(stops: stops),
                 "\"start_token\": \(startJSON), \"stop_tokens\": \(stopJSON)")
     }
 }

@@ -48,7 +48,7 @@ extension TinyPipeline {
             let measured = try EvalLoss.measure(model, shard: shard, count: count, padID: Int32(tokenizer.padID))
             let predictions = try ExactMatch.measure(
                 model, shard: shard, expected: try snapshot.examples(.eval).prefix(count).map(\.completion), maxNewTokens: maxNewTokens,
-                stop: tokenizer.eosID >= 0 ? [tokenizer.eosID] : [], decode: { tokenizer.decode($0, skipSpecialTokens: true) })
+                stop: Set(tokenizer.rules.addingStops(model.config.eosTokenIds).stopIDs), decode: { tokenizer.decode($0, skipSpecialTokens: true) })
             func recorded(_ key: String) -> Double? { stored.first { $0.task == task && $0.variant == replica && $0.key == key }?.value }
             #expect(recorded("eval.loss") == measured.loss, "\(task) \(name) (\(replica))")
             #expect(recorded("eval.token_accuracy") == measured.tokenAccuracy, "\(task) \(name)")

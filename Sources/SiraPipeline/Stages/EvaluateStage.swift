@@ -81,7 +81,7 @@ struct EvaluateStage: PipelineStage {
         if evaluate.exactMatch {
             let predictions = try ExactMatch.measure(
                 model, shard: shard, expected: texts.prefix(count).map(\.completion), maxNewTokens: evaluate.maxNewTokens,
-                stop: Set(tokenizer.rules.stopIDs + model.config.eosTokenIds), decode: { tokenizer.decode($0, skipSpecialTokens: true) }
+                stop: Set(tokenizer.rules.addingStops(model.config.eosTokenIds).stopIDs), decode: { tokenizer.decode($0, skipSpecialTokens: true) }
             ) { i, matches in
                 try context.checkCancelled()
                 context.progress(step: (count + 15) / 16 + i + 1, of: total, note: "exact match: \(matches) of \(i + 1) generated right (\(count) to generate)")

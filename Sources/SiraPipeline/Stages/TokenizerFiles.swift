@@ -23,13 +23,10 @@ enum TokenizerFiles {
         try AtomicFile.write(Array(try JSONEncoder.canonical.encode(rules)), to: folder.appendingPathComponent(rulesName))
     }
 
-    /// One line saying which start token is added and which ids stop generation.
+    /// One line saying which start token is added, the end token and which ids stop generation.
     static func describe(_ tokenizer: BPETokenizer) -> String {
-        let r = tokenizer.rules
-        let start = r.addBOS && r.bosID != nil ? "start token \(tokenizer.tokenName(r.bosID!)) (id \(r.bosID!))" : "no start token"
-        let end = r.eosID.map { "end token \(tokenizer.tokenName($0)) (id \($0))" } ?? "no end token"
-        let stops = r.stopIDs.map { "\(tokenizer.tokenName($0)) (\($0))" }.joined(separator: ", ")
-        return "\(start), \(end), generation stops at \(stops.isEmpty ? "nothing" : stops)"
+        let end = tokenizer.rules.eosID.map { "end token \(tokenizer.tokenName($0)) (id \($0))" } ?? "no end token"
+        return "\(tokenizer.specialTokenSummary()); \(end)"
     }
 
     /// The `train` or `eval` shard of a tokenize stage's output.

@@ -34,7 +34,7 @@ public enum PipelinePlanner {
             case .tokenizer:
                 stages.append(TokenizerStage(spec: m.tokenizer))
             case .tokenize:
-                stages.append(TokenizeStage(task: id.task!))
+                stages.append(TokenizeStage(task: id.task!, template: m.task(named: id.task!)?.template))
             case .base:
                 let corpus: [String]
                 if case let .builtin(b) = m.base { corpus = b.corpus } else { corpus = [] }

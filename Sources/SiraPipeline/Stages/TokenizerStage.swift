@@ -33,7 +33,12 @@ struct TokenizerStage: PipelineStage {
         guard FileManager.default.fileExists(atPath: url.path) else {
             throw StageFailure("tokenizer.path: \(path) does not exist")
         }
-        return ["file:tokenizer.json": try ContentHash.sha256(file: url)]
+        var inputs = ["file:tokenizer.json": try ContentHash.sha256(file: url)]
+        for name in TokenizerFiles.templateFiles {
+            let companion = url.deletingLastPathComponent().appendingPathComponent(name)
+            if FileManager.default.fileExists(atPath: companion.path) { inputs["file:\(name)"] = try ContentHash.sha256(file: companion) }
+        }
+        return inputs
     }
 
     func run(_ context: StageContext) throws -> StageResult {
@@ -44,6 +49,16 @@ struct TokenizerStage: PipelineStage {
             let url = context.workspace.resolve(path)
             tokenizer = try BPETokenizer(contentsOf: url)
             try FileManager.default.copyItem(at: url, to: out)
+            // The model's chat template lives next to its tokenizer.json; keep it with the tokenizer.
+            for name in TokenizerFiles.templateFiles {
+                let companion = url.deletingLastPathComponent().appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: companion.path) {
+                    try FileManager.default.copyItem(at: companion, to: context.outputFolder.appendingPathComponent(name))
+                }
+            }
+            if let template = try TokenizerFiles.chatTemplate(context.outputFolder) {
+                context.log("chat template: \(template.template.name)")
+            }
         case let .train(vocab, corpus):
             var texts: [String] = []
             for task in corpus {

@@ -1,0 +1,45 @@
+import Foundation
+import Testing
+import SiraData
+@testable import SiraPipeline
+
+/// The per-task `template: chat | plain` key, how the tokenize stage resolves it against the
+/// tokenizer's folder, and that it is part of the stage's cache key.
+@Suite struct TaskTemplateTests {
+    @Test func manifestKeyParsesAndBadValuesAreLocated() throws {
+        let yaml = """
+        name: p
+        tasks:
+          - {name: a, from: a.jsonl, template: plain}
+          - {name: b, from: b.jsonl, template: chat}
+          - {name: c, from: c.jsonl}
+        adapters: {lora: {r: 4}}
+        """
+        let m = try ManifestLoader.parse(yaml: yaml, file: "pipelines/t.yaml")
+        #expect(m.tasks.map(\.template) == [.plain, .chat, nil])
+        let bad = manifestErrors("name: p\ntasks:\n  - {name: a, from: a.jsonl, template: llama}\nadapters: {lora: {r: 4}}\n")
+        let d = bad.first { $0.keyPath == "tasks[0].template" }
+        #expect(d?.problem == "expected 'chat' or 'plain', found 'llama'")
+        #expect(d?.line == 3)
+    }
+
+    @Test func templateModeIsInTheCacheKey() throws {
+        let keys = try [nil, TemplateMode.chat, .plain].map { try TokenizeStage(task: "t", template: $0).parameters() }
+        #expect(Set(keys).count == 3)
+    }
+
+    @Test func resolutionFollowsTheTokenizerFolder() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tpl-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let tokenizer = BPETokenizer.train(texts: ["hello world"], vocabSize: 300, threads: 1)
+        // No template: default and plain give none, chat is refused naming the task.
+        #expect(try TokenizeStage(task: "t", template: nil).resolveTemplate(dir, tokenizer: tokenizer) == nil)
+        #expect(throws: StageFailure.self) { try TokenizeStage(task: "t", template: .chat).resolveTemplate(dir, tokenizer: tokenizer) }
+        try Data("{\"chat_template\": \"{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}{% if add_generation_prompt %}<assistant>{% endif %}\"}".utf8)
+            .write(to: dir.appendingPathComponent("tokenizer_config.json"))
+        let chat = try #require(try TokenizeStage(task: "t", template: nil).resolveTemplate(dir, tokenizer: tokenizer))
+        #expect(try chat.example(prompt: "q", completion: "a") == Example(prompt: "<user>q<assistant>", completion: "a"))
+        #expect(try TokenizeStage(task: "t", template: .plain).resolveTemplate(dir, tokenizer: tokenizer) == nil)
+    }
+}

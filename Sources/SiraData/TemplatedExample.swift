@@ -46,8 +46,8 @@ extension ModelChatTemplate {
         } else {
             out = try self.example(prompt: example.prompt, completion: example.completion, system: system)
         }
-        if let bosText, !bosText.isEmpty, out.prompt.hasPrefix(bosText) {
-            out.prompt = String(out.prompt.dropFirst(bosText.count))
+        if let bosText, !bosText.isEmpty, out.prompt.utf8.starts(with: bosText.utf8) {
+            out.prompt = String(decoding: out.prompt.utf8.dropFirst(bosText.utf8.count), as: UTF8.self)
         }
         return out
     }

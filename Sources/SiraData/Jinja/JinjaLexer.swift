@@ -197,6 +197,15 @@ struct JinjaLexer {
                     j += 1
                     while j < s.endIndex, ("0" ... "9").contains(s[j]) { j += 1 }
                 }
+                if j < s.endIndex, s[j] == "e" || s[j] == "E" {
+                    var k = j + 1
+                    if k < s.endIndex, s[k] == "+" || s[k] == "-" { k += 1 }
+                    if k < s.endIndex, ("0" ... "9").contains(s[k]) {
+                        while k < s.endIndex, ("0" ... "9").contains(s[k]) { k += 1 }
+                        isFloat = true
+                        j = k
+                    }
+                }
                 var text = ""
                 text.unicodeScalars.append(contentsOf: s[i ..< j].filter { $0 != "_" })
                 if isFloat { out.append(.double(Double(text) ?? 0)) } else {

@@ -11,12 +11,13 @@ import SiraData
         name: p
         tasks:
           - {name: a, from: a.jsonl, template: plain}
-          - {name: b, from: b.jsonl, template: chat}
+          - {name: b, from: b.jsonl, template: chat, system: "Be brief."}
           - {name: c, from: c.jsonl}
         adapters: {lora: {r: 4}}
         """
         let m = try ManifestLoader.parse(yaml: yaml, file: "pipelines/t.yaml")
         #expect(m.tasks.map(\.template) == [.plain, .chat, nil])
+        #expect(m.tasks.map(\.system) == [nil, "Be brief.", nil])
         let bad = manifestErrors("name: p\ntasks:\n  - {name: a, from: a.jsonl, template: llama}\nadapters: {lora: {r: 4}}\n")
         let d = bad.first { $0.keyPath == "tasks[0].template" }
         #expect(d?.problem == "expected 'chat' or 'plain', found 'llama'")
@@ -26,6 +27,7 @@ import SiraData
     @Test func templateModeIsInTheCacheKey() throws {
         let keys = try [nil, TemplateMode.chat, .plain].map { try TokenizeStage(task: "t", template: $0).parameters() }
         #expect(Set(keys).count == 3)
+        #expect(try TokenizeStage(task: "t", template: nil, system: "S").parameters() != keys[0])
     }
 
     @Test func resolutionFollowsTheTokenizerFolder() throws {
@@ -41,5 +43,13 @@ import SiraData
         let chat = try #require(try TokenizeStage(task: "t", template: nil).resolveTemplate(dir, tokenizer: tokenizer))
         #expect(try chat.example(prompt: "q", completion: "a") == Example(prompt: "<user>q<assistant>", completion: "a"))
         #expect(try TokenizeStage(task: "t", template: .plain).resolveTemplate(dir, tokenizer: tokenizer) == nil)
+        // The task's system prompt goes first; a refusal names task, split and example.
+        let stage = TokenizeStage(task: "t", template: nil, system: "S")
+        let render = stage.templated(chat, tokenizer: tokenizer, split: .train)
+        #expect(try render(Example(prompt: "q", completion: "a")) == Example(prompt: "<system>S<user>q<assistant>", completion: "a"))
+        let strict = try ModelChatTemplate(source: "{{ raise_exception('no system') if messages[0].role == 'system' }}", name: "strict")
+        let refuse = stage.templated(strict, tokenizer: tokenizer, split: .eval)
+        _ = try? refuse(Example(prompt: "q", completion: "a"))
+        #expect { try refuse(Example(prompt: "q2", completion: "a")) } throws: { "\($0)".contains("task t, eval example 1") && "\($0)".contains("no system") }
     }
 }

@@ -57,6 +57,9 @@ public struct TaskSpec: Sendable, Equatable, Codable {
     /// `template: chat | plain`: whether examples are rendered with the base's chat template;
     /// nil means chat when the base has a template, plain otherwise.
     public var template: TemplateMode? = nil
+    /// `system:` a system prompt put before each prompt/completion example rendered with the
+    /// chat template (chat records that bring their own system turn keep it).
+    public var system: String? = nil
 }
 
 public enum TokenizerSpec: Sendable, Equatable {

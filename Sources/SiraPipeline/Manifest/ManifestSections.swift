@@ -76,7 +76,7 @@ struct ManifestSections {
         var value: YAMLValue
     }
 
-    static let taskKeys = ["name", "from", "format", "columns", "eval_fraction", "adapt", "template"]
+    static let taskKeys = ["name", "from", "format", "columns", "eval_fraction", "adapt", "template", "system"]
     static let columnRoles = ["prompt", "completion", "text"]
 
     func readTasks() -> [ReadTask] {
@@ -152,11 +152,12 @@ struct ManifestSections {
                 template = TemplateMode(rawValue: word)
                 if template == nil { v.fail("expected 'chat' or 'plain', found '\(word)'") }
             }
+            let system = t.value("system")?.string(nonEmpty: false)
             t.finish(known: Self.taskKeys)
             out.append(ReadTask(
                 spec: TaskSpec(
                     name: name ?? "task\(out.count)", from: from ?? "", format: format ?? .jsonl,
-                    columns: columns, evalFraction: evalFraction, adapt: adapt, template: template
+                    columns: columns, evalFraction: evalFraction, adapt: adapt, template: template, system: system
                 ),
                 value: item
             ))

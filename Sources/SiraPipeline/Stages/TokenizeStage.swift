@@ -8,13 +8,17 @@ struct TokenizeStage: PipelineStage {
     let task: String
     /// The task's `template:` (nil: chat when the tokenizer came with a chat template).
     var template: TemplateMode? = nil
+    /// The task's `system:` prompt for templated prompt/completion examples.
+    var system: String? = nil
 
     var id: StageID { StageID(.tokenize, task: task) }
     var dependencies: [StageID] { [StageID(.ingest, task: task), StageID(.tokenizer)] }
 
     /// The template text itself reaches the key through the tokenizer stage (its files are inputs).
     func parameters() throws -> String {
-        try CacheKey.canonicalJSON(["task": task, "format": TokenShardInfo.formatName, "template": template?.rawValue ?? "default"])
+        var key = ["task": task, "format": TokenShardInfo.formatName, "template": template?.rawValue ?? "default"]
+        if let system { key["system"] = system }
+        return try CacheKey.canonicalJSON(key)
     }
 
     func run(_ context: StageContext) throws -> StageResult {
@@ -27,7 +31,7 @@ struct TokenizeStage: PipelineStage {
             try context.checkCancelled()
             let info = try TokenShardWriter.write(snapshot: snapshot, split: split, tokenizer: tokenizer,
                                                   to: context.outputFolder.appendingPathComponent(split.rawValue),
-                                                  transform: chat.map { t in { try t.apply(to: $0, bosText: Self.bosText(tokenizer)) } })
+                                                  transform: chat.map { t in templated(t, tokenizer: tokenizer, split: split) })
             metrics["tokens.\(split.rawValue)"] = Double(info.tokens)
             metrics["tokens.\(split.rawValue)_scored"] = Double(info.scoredTokens)
             context.log("\(split.rawValue): \(info.examples) examples, \(info.tokens) tokens (\(info.scoredTokens) scored)")
@@ -44,6 +48,18 @@ struct TokenizeStage: PipelineStage {
             throw StageFailure("task \(task): template: chat, but the tokenizer has no chat template (no chat_template in tokenizer_config.json, no chat_template.jinja)")
         }
         return found
+    }
+
+    /// Renders one example through `template`; a refusal names the task, split and example.
+    func templated(_ template: ModelChatTemplate, tokenizer: BPETokenizer, split: Snapshot.Split) -> (Example) throws -> Example {
+        let bos = Self.bosText(tokenizer)
+        var index = 0
+        return { example in
+            defer { index += 1 }
+            do { return try template.apply(to: example, system: system, bosText: bos) } catch {
+                throw StageFailure("task \(task), \(split.rawValue) example \(index): \(error)")
+            }
+        }
     }
 
     /// The text of the start token the tokenizer adds itself (nil when it adds none).

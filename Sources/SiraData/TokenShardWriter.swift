@@ -93,7 +93,9 @@ public final class TokenShardWriter {
 
     /// Tokenizes one split of a snapshot into a shard (examples encoded on all cores, in order).
     @discardableResult
-    public static func write(snapshot: Snapshot, split: Snapshot.Split, tokenizer: BPETokenizer, to folder: URL) throws -> TokenShardInfo {
+    /// `transform` rewrites each example first (the model's chat template, `ModelChatTemplate.apply`).
+    public static func write(snapshot: Snapshot, split: Snapshot.Split, tokenizer: BPETokenizer, to folder: URL,
+                             transform: ((Example) throws -> Example)? = nil) throws -> TokenShardInfo {
         let writer = try TokenShardWriter(folder: folder, vocabSize: tokenizer.vocabSize, tokenizerSHA256: tokenizer.contentHash)
         var block: [Example] = []
         func flush() throws {
@@ -101,7 +103,7 @@ public final class TokenShardWriter {
             block.removeAll(keepingCapacity: true)
         }
         try snapshot.forEachExample(split) { example in
-            block.append(example)
+            block.append(try transform?(example) ?? example)
             if block.count >= 4096 { try flush() }
         }
         try flush()

@@ -1,3 +1,4 @@
+import SiraData
 /// A pipeline manifest (DESIGN.md §7): what to train on, which base and tokenizer, which adapter
 /// variants with which hyper-parameters, how to evaluate and package, when to run and where.
 ///
@@ -53,6 +54,12 @@ public struct TaskSpec: Sendable, Equatable, Codable {
     /// Whether adapters are trained for this task; a task with `adapt: false` only feeds the
     /// tokenizer or base corpus.
     public var adapt: Bool
+    /// `template: chat | plain`: whether examples are rendered with the base's chat template;
+    /// nil means chat when the base has a template, plain otherwise.
+    public var template: TemplateMode? = nil
+    /// `system:` a system prompt put before each prompt/completion example rendered with the
+    /// chat template (chat records that bring their own system turn keep it).
+    public var system: String? = nil
 }
 
 public enum TokenizerSpec: Sendable, Equatable {

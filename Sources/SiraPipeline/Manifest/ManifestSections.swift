@@ -1,3 +1,4 @@
+import SiraData
 import Foundation
 
 /// Walks a manifest's top-level mapping section by section. Each `read*` applies defaults
@@ -75,7 +76,7 @@ struct ManifestSections {
         var value: YAMLValue
     }
 
-    static let taskKeys = ["name", "from", "format", "columns", "eval_fraction", "adapt"]
+    static let taskKeys = ["name", "from", "format", "columns", "eval_fraction", "adapt", "template", "system"]
     static let columnRoles = ["prompt", "completion", "text"]
 
     func readTasks() -> [ReadTask] {
@@ -145,11 +146,18 @@ struct ManifestSections {
             }
             let evalFraction = t.value("eval_fraction")?.double(0 ... 0.9, exclusiveLower: true) ?? ManifestDefaults.evalFraction
             let adapt = t.value("adapt")?.bool() ?? ManifestDefaults.adapt
+            var template: TemplateMode?
+            if let v = t.value("template") {
+                let word = v.string() ?? ""
+                template = TemplateMode(rawValue: word)
+                if template == nil { v.fail("expected 'chat' or 'plain', found '\(word)'") }
+            }
+            let system = t.value("system")?.string(nonEmpty: false)
             t.finish(known: Self.taskKeys)
             out.append(ReadTask(
                 spec: TaskSpec(
                     name: name ?? "task\(out.count)", from: from ?? "", format: format ?? .jsonl,
-                    columns: columns, evalFraction: evalFraction, adapt: adapt
+                    columns: columns, evalFraction: evalFraction, adapt: adapt, template: template, system: system
                 ),
                 value: item
             ))

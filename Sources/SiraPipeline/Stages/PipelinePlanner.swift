@@ -34,7 +34,8 @@ public enum PipelinePlanner {
             case .tokenizer:
                 stages.append(TokenizerStage(spec: m.tokenizer))
             case .tokenize:
-                stages.append(TokenizeStage(task: id.task!))
+                let task = m.task(named: id.task!)
+                stages.append(TokenizeStage(task: id.task!, template: task?.template, system: task?.system))
             case .base:
                 let corpus: [String]
                 if case let .builtin(b) = m.base { corpus = b.corpus } else { corpus = [] }

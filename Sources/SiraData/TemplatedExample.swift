@@ -36,7 +36,8 @@ extension ModelChatTemplate {
     /// answer; a language-modelling record (no prompt) is left as it is. When the tokenizer puts
     /// `bosText`'s token before every sequence itself, a leading `bosText` the template writes is
     /// dropped from the text so the start token is not doubled (transformers tokenizes rendered
-    /// chats without adding special tokens; the result is the same ids).
+    /// chats without adding special tokens; the result is the same ids). White space after a
+    /// final `eos_token` is dropped from the completion.
     public func apply(to example: Example, system: String? = nil, bosText: String? = nil) throws -> Example {
         if example.prompt.isEmpty { return example }
         var out: Example
@@ -45,6 +46,12 @@ extension ModelChatTemplate {
             out = try self.example(messages)
         } else {
             out = try self.example(prompt: example.prompt, completion: example.completion, system: system)
+        }
+        // White space the template writes after its end token (`<|im_end|>\n`) is never generated
+        // (generation stops at the end token), so the completion stops at that token.
+        if let eos = specialTokens["eos_token"], !eos.isEmpty {
+            let trimmed = pyStrip(out.completion, nil, left: false, right: true)
+            if trimmed.utf8.count < out.completion.utf8.count, trimmed.hasSuffix(eos) { out.completion = trimmed }
         }
         if let bosText, !bosText.isEmpty, out.prompt.utf8.starts(with: bosText.utf8) {
             out.prompt = String(decoding: out.prompt.utf8.dropFirst(bosText.utf8.count), as: UTF8.self)

@@ -98,11 +98,18 @@ print(json.dumps(out))
         try JSONSerialization.data(withJSONObject: convs).write(to: convURL)
         let reply = try JSONParser.parse(try runPython(Self.script, arguments: [dir.path, path.path, bos, eos, convURL.path]))
         for (i, record) in records.enumerated() {
-            let e = try template.apply(to: record)
+            let e = try template.example(ChatTemplate.messages(of: record)
+                ?? [.init(role: "user", content: record.prompt), .init(role: "assistant", content: record.completion)])
             let prompt = try #require(reply[i]?["prompt"]?.stringValue)
             let full = try #require(reply[i]?["full"]?.stringValue)
             #expect(e.prompt == prompt, "\(file) record \(i)")
             #expect(e.prompt + e.completion == full, "\(file) record \(i)")
+            // For training the completion stops at the end token: what follows it is white space.
+            let applied = try template.apply(to: record)
+            #expect(applied.prompt == prompt)
+            #expect(full.hasPrefix(applied.prompt + applied.completion))
+            #expect(applied.completion.hasSuffix(eos))
+            #expect(try String(full.dropFirst((applied.prompt + applied.completion).count)).allSatisfy(\.isWhitespace))
             let stripped = try template.apply(to: record, bosText: bos)
             if prompt.hasPrefix(bos) { #expect(bos + stripped.prompt == prompt) } else { #expect(stripped.prompt == prompt) }
         }

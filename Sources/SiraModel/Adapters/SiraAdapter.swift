@@ -1,3 +1,4 @@
+import SiraIO
 import SiraKernels
 import Foundation
 
@@ -216,7 +217,7 @@ public final class SiraAdapter: ProjectionAdapter {
         // Gradient w.r.t. each assignment's gate, from the rows that were computed.
         var dGate = [Float](repeating: 0, count: T * k)
         let rows = rowAssignment.count
-        let g = workspace.c.reserve(rows * rank), hw = workspace.d.reserve(rows * rank)
+        let g = workspace.hiddenGradient.reserve(rows * rank), hw = workspace.weightedHidden.reserve(rows * rank)
         // The token rows of dy and x each expert needs are read in place through the row tables.
         // G = dy_e B_e  [rows, r]
         rowToken.withUnsafeBufferPointer { tok in

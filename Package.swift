@@ -68,8 +68,8 @@ let package = Package(
         ]),
         .testTarget(name: "SiraIOTests", dependencies: ["SiraIO"]),
         .testTarget(name: "SiraKernelsTests", dependencies: ["SiraKernels"]),
-        .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"], exclude: ["Fixtures"]),
-        .testTarget(name: "SiraDataTests", dependencies: ["SiraData"], exclude: ["Fixtures"]),
+        .testTarget(name: "SiraModelTests", dependencies: ["SiraModel", "SiraIO"], exclude: ["Fixtures"]),
+        .testTarget(name: "SiraDataTests", dependencies: ["SiraData", "SiraIO"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
         .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost", "sira-pipeline"]),
         // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.

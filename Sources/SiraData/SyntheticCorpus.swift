@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 
 /// A deterministic, download-free corpus for benchmarks: paragraphs of a made-up language with

@@ -1,63 +1,113 @@
 import Foundation
 
-/// Loss sum over the counted rows of a `softmaxCrossEntropy` call.
-public struct CrossEntropyResult: Sendable, Equatable {
-    /// Σ over counted rows of `-log softmax(logits)[target]`, accumulated in Double.
-    public var lossSum: Double
-    /// Rows that counted (target >= 0 and mask != 0).
-    public var count: Int
-    public init(lossSum: Double, count: Int) { self.lossSum = lossSum; self.count = count }
+/// Sums over the scored rows of a `softmaxCrossEntropy` call.
+public struct CrossEntropySums: Sendable, Equatable {
+    /// Σ over scored rows of `nll = logsumexp(z) − z[target]`, accumulated in Double.
+    public var nllSum: Double = 0
+    /// Σ over scored rows of `weight · nll`.
+    public var weightedNLL: Double = 0
+    /// Rows scored (weight ≠ 0).
+    public var tokens = 0
+    /// Scored rows whose first argmax (ties to the lower id) is the target.
+    public var correct = 0
+
+    public init() {}
+
+    public mutating func add(_ other: CrossEntropySums) {
+        nllSum += other.nllSum
+        weightedNLL += other.weightedNLL
+        tokens += other.tokens
+        correct += other.correct
+    }
 }
 
-/// Softmax cross-entropy over `rows` rows of `vocab` logits, fused with its gradient.
-/// - `logits`: `[rows, vocab]`, row stride `ld` (default `vocab`).
-/// - `targets`: `[rows]` class ids; a negative target (HF's -100) ignores the row.
-/// - `mask`: optional `[rows]`, 0 ignores the row (a loss mask over prompt tokens).
-/// - `dLogits`: optional `[rows, vocab]` with row stride `ld`, WRITTEN (not accumulated):
-///   `gradScale * (softmax - onehot(target))` for counted rows, 0 for ignored rows. It may be the
-///   `logits` buffer itself. Pass `gradScale = 1 / count` for a mean loss.
-/// Rows run on `threads` threads (nil: `KernelThreads.count`); the result does not depend on it.
+/// Fused softmax cross-entropy over rows of logits, forward and (optionally) backward in place.
+/// - `logits`: `[rows, vocab]`, contiguous. With `gradScale`, OVERWRITTEN by
+///   `∂(gradScale · Σ weight·nll)/∂z = gradScale·weight·(softmax(z) − onehot(target))`
+///   (zeros for rows of weight 0); without it, left unchanged.
+/// - `targets`: `[rows]` class ids in `0..<vocab` (checked by the caller) for every scored row.
+/// - `weights`: `[rows]` loss weights; 0 skips the row (a prompt or padding token).
+///
+/// The exponentials are computed once and kept in place for the gradient. Rows run on `threads`
+/// threads (nil: `KernelThreads.count`) in fixed blocks of 64 summed in block order, so the sums do
+/// not depend on the thread count: an evaluation reproduces bit for bit on any machine.
 @discardableResult
-public func softmaxCrossEntropy(logits: UnsafePointer<Float>, targets: UnsafePointer<Int32>,
-                                mask: UnsafePointer<UInt8>? = nil, rows: Int, vocab: Int, ld: Int? = nil,
-                                dLogits: UnsafeMutablePointer<Float>? = nil, gradScale: Float = 1,
-                                threads: Int? = nil) -> CrossEntropyResult {
-    let ld = ld ?? vocab
-    let perRowLoss = UnsafeMutablePointer<Double>.allocate(capacity: max(rows, 1))
-    defer { perRowLoss.deallocate() }
-    let shared = UncheckedSendable((logits, targets, mask, dLogits, perRowLoss))
-    let chunks = min(KernelThreads.resolve(threads), max(1, rows * vocab / 65536), max(rows, 1))
-    parallelFor(chunks, threads: chunks) { t in
-        let (logits, targets, mask, dLogits, perRowLoss) = shared.value
-        for r in (rows * t / chunks)..<(rows * (t + 1) / chunks) {
-            let target = Int(targets[r])
-            let counted = target >= 0 && (mask?[r] ?? 1) != 0
-            precondition(!counted || target < vocab, "softmaxCrossEntropy: target \(target) >= vocab \(vocab) in row \(r)")
-            let lr = logits + r &* ld
-            if !counted {
-                perRowLoss[r] = 0
-                if let d = dLogits { (d + r &* ld).update(repeating: 0, count: vocab) }
-                continue
-            }
-            var mxv = SIMD8<Float>(repeating: -.infinity)
-            forEachSIMD8(vocab) { j, n in mxv = laneMax(mxv, maskTail(loadPartial(lr + j, n), n, -.infinity)) }
-            let mx = mxv.max()
-            var sumv = SIMD8<Float>()
-            forEachSIMD8(vocab) { j, n in sumv += maskTail(simdExp(loadPartial(lr + j, n) - SIMD8(repeating: mx)), n, 0) }
-            let logZ = mx + logf(sumv.sum())
-            perRowLoss[r] = Double(logZ - lr[target])
-            if let d = dLogits {
-                let dr = d + r &* ld
-                let z = SIMD8(repeating: logZ)
-                forEachSIMD8(vocab) { j, n in storePartial(dr + j, gradScale * simdExp(loadPartial(lr + j, n) - z), n) }
-                dr[target] -= gradScale
-            }
+public func softmaxCrossEntropy(logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>,
+                                weights: UnsafePointer<Float>, rows: Int, vocab: Int, gradScale: Float?,
+                                threads: Int? = nil) -> CrossEntropySums {
+    let block = 64
+    let parts = max(1, (rows + block - 1) / block)
+    let workers = max(1, min(KernelThreads.resolve(threads), parts))
+    let results = UnsafeMutablePointer<CrossEntropySums>.allocate(capacity: parts)
+    results.initialize(repeating: CrossEntropySums(), count: parts)
+    defer { results.deallocate() }
+    let shared = UncheckedSendable((logits, targets, weights, results))
+    parallelFor(workers, threads: workers) { w in
+        let (logits, targets, weights, results) = shared.value
+        var i = w
+        while i < parts {
+            let lo = i * block, hi = min(rows, lo + block)
+            results[i] = crossEntropyBlock(logits + lo * vocab, targets + lo, weights + lo, hi - lo, vocab, gradScale)
+            i += workers
         }
     }
-    var result = CrossEntropyResult(lossSum: 0, count: 0)
-    for r in 0..<rows where targets[r] >= 0 && (mask?[r] ?? 1) != 0 {
-        result.lossSum += perRowLoss[r]
-        result.count += 1
+    var total = CrossEntropySums()
+    for i in 0..<parts { total.add(results[i]) }
+    return total
+}
+
+private func crossEntropyBlock(_ logits: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>,
+                               _ weights: UnsafePointer<Float>, _ rows: Int, _ vocab: Int,
+                               _ gradScale: Float?) -> CrossEntropySums {
+    var result = CrossEntropySums()
+    let vectorEnd = vocab & ~7
+    for r in 0..<rows {
+        let z = logits + r &* vocab
+        let m = weights[r]
+        if m == 0 {
+            if gradScale != nil { z.update(repeating: 0, count: vocab) }
+            continue
+        }
+        let t = Int(targets[r])
+        // Max (and the first index holding it: the argmax, ties to the lower id).
+        var mx8 = SIMD8<Float>(repeating: -.infinity)
+        var j = 0
+        while j < vectorEnd {
+            mx8 = laneMax(mx8, UnsafeRawPointer(z + j).loadUnaligned(as: SIMD8<Float>.self))
+            j &+= 8
+        }
+        var mx = mx8.max()
+        while j < vocab { mx = max(mx, z[j]); j &+= 1 }
+        var best = 0
+        while z[best] != mx { best &+= 1 }
+        let zt = z[t]
+        // Σ exp(z − max); with a gradient, the exponentials are kept in place for the next pass.
+        var sum8 = SIMD8<Float>()
+        let shift = SIMD8<Float>(repeating: mx)
+        j = 0
+        while j < vectorEnd {
+            let e = simdExp(UnsafeRawPointer(z + j).loadUnaligned(as: SIMD8<Float>.self) - shift)
+            if gradScale != nil { UnsafeMutableRawPointer(z + j).storeBytes(of: e, as: SIMD8<Float>.self) }
+            sum8 += e
+            j &+= 8
+        }
+        var sum = sum8.sum()
+        while j < vocab {
+            let e = expf(z[j] - mx)
+            if gradScale != nil { z[j] = e }
+            sum += e
+            j &+= 1
+        }
+        let nll = Double(logf(sum)) + Double(mx) - Double(zt)
+        result.nllSum += nll
+        result.weightedNLL += Double(m) * nll
+        result.tokens += 1
+        if best == t { result.correct += 1 }
+        if let scale = gradScale {
+            let k = scale * m / sum
+            for i in 0..<vocab { z[i] *= k }
+            z[t] -= scale * m
+        }
     }
     return result
 }

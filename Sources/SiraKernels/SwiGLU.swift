@@ -1,32 +1,5 @@
-// SiLU and the SwiGLU product (Llama MLP: down(silu(gate) * up)). Elementwise, SIMD8 with the
+// The SwiGLU product (Llama MLP: down(silu(gate) * up)). Elementwise, SIMD8 with the
 // vectorised exponential; `threads` splits long arrays (nil: `KernelThreads.count`).
-
-/// `y[i] = x[i] * sigmoid(x[i])` over `count` floats; `y` may be `x`.
-public func siluForward(x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, count: Int, threads: Int? = nil) {
-    let shared = UncheckedSendable((x, y))
-    parallelRanges(count, minimum: 32768, threads: threads) { range in
-        let (x, y) = shared.value
-        forEachSIMD8(range.count) { o, n in
-            let i = range.lowerBound &+ o
-            let v = loadPartial(x + i, n)
-            storePartial(y + i, v * simdSigmoid(v), n)
-        }
-    }
-}
-
-/// ACCUMULATES `dx += dy * silu'(x)` with `silu'(x) = s * (1 + x * (1 - s))`, `s = sigmoid(x)`.
-public func siluBackward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, count: Int,
-                         threads: Int? = nil) {
-    let shared = UncheckedSendable((x, dy, dx))
-    parallelRanges(count, minimum: 32768, threads: threads) { range in
-        let (x, dy, dx) = shared.value
-        forEachSIMD8(range.count) { o, n in
-            let i = range.lowerBound &+ o
-            let v = loadPartial(x + i, n), s = simdSigmoid(v)
-            storePartial(dx + i, loadPartial(dx + i, n) + loadPartial(dy + i, n) * s * (1 + v * (1 - s)), n)
-        }
-    }
-}
 
 /// `out[i] = silu(gate[i]) * up[i]` over `count` floats; `out` may alias `gate` or `up`.
 public func swigluForward(gate: UnsafePointer<Float>, up: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>, count: Int,

@@ -1,3 +1,4 @@
+import SiraIO
 import SiraKernels
 import Foundation
 
@@ -50,8 +51,9 @@ extension LlamaModel {
             layer.q.forward(x: normed.pointer, y: q.pointer, tokens: n, mode: mode, threads: threads)
             layer.k.forward(x: normed.pointer, y: k, tokens: n, mode: mode, threads: threads)
             layer.v.forward(x: normed.pointer, y: v, tokens: n, mode: mode, threads: threads)
-            rope.apply(q.pointer, rows: n, heads: c.numAttentionHeads, start: start, period: .max, inverse: false)
-            rope.apply(k, rows: n, heads: c.numKeyValueHeads, start: start, period: .max, inverse: false)
+            rope.reserve(start + n)
+            ropeForward(table: rope, x: q.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: .max, startPosition: start)
+            ropeForward(table: rope, x: k, tokens: n, heads: c.numKeyValueHeads, sequenceLength: .max, startPosition: start)
             cachedAttention(q: q.pointer, keys: cache.keys[l].pointer, values: cache.values[l].pointer,
                             out: attention.pointer, newTokens: n, start: start)
             layer.o.forward(x: attention.pointer, y: x.pointer, tokens: n, mode: mode, accumulate: true, threads: threads)
@@ -127,12 +129,12 @@ extension LlamaModel {
 public struct TokenSampler {
     public let temperature: Float
     public let topP: Float
-    private var rng: LlamaRandom
+    private var rng: Xoshiro256
 
     public init(temperature: Float, topP: Float, seed: UInt64) {
         self.temperature = temperature
         self.topP = topP
-        rng = LlamaRandom(seed: seed)
+        rng = Xoshiro256(seed: seed)
     }
 
     public mutating func sample(_ logits: UnsafePointer<Float>, count: Int) -> Int {

@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 import SiraKernels
 
@@ -8,7 +9,7 @@ import SiraKernels
 /// Weights are fp32 `Parameter`s named and shaped as in HF `model.safetensors` (`[out, in]`).
 /// Adapters hook into the seven projections and run inside forward and backward
 /// (`attachAdapters`). A model is used by one thread at a time; its compute is multi-threaded
-/// internally (`threads`). Training entry points are in `LlamaTraining.swift`, generation in
+/// internally (`threads`). Training entry points are in `LlamaForwardBackward.swift`, generation in
 /// `LlamaGeneration.swift`.
 public final class LlamaModel: @unchecked Sendable {
     public let config: LlamaConfig
@@ -31,7 +32,8 @@ public final class LlamaModel: @unchecked Sendable {
     /// The projections an adapter can attach to (PEFT `target_modules` names).
     public static let projectionModules = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
-    let rope: LlamaRotary
+    /// RoPE cos/sin for this config's (scaled) frequencies; grows with the longest position asked.
+    let rope: RotaryTable
     var activations: LlamaActivations?
 
     /// A model with zero weights; `init(config:seed:)` and the HF loader fill them.
@@ -49,7 +51,8 @@ public final class LlamaModel: @unchecked Sendable {
         all.append(norm)
         if !config.tieWordEmbeddings { all.append(lmHead) }
         parameters = all
-        rope = LlamaRotary(config: config)
+        rope = RotaryTable(inverseFrequencies: config.ropeInverseFrequencies,
+                           maxPositions: min(config.maxPositionEmbeddings, 4096))
     }
 
     /// Random initialisation for a model trained from scratch (the built-in base): weights
@@ -58,7 +61,7 @@ public final class LlamaModel: @unchecked Sendable {
     /// The base weights start trainable.
     public convenience init(config: LlamaConfig, seed: UInt64) {
         self.init(config: config)
-        var rng = LlamaRandom(seed: seed)
+        var rng = Xoshiro256(seed: seed)
         let residualStd = 0.02 / Double(2 * config.numHiddenLayers).squareRoot()
         for p in parameters {
             if p.shape.count == 1 {

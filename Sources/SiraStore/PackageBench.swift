@@ -121,12 +121,12 @@ public enum PackageBench {
     /// exponents, so zstd finds what it finds in real adapter weights (little).
     static func weights(bytes: Int) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: bytes)
-        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var rng = SplitMix64(seed: 0x9E37_79B9_7F4A_7C15)
         out.withUnsafeMutableBytes { raw in
             let floats = raw.bindMemory(to: Float.self)
             for i in 0 ..< floats.count {
-                state = state &* 6364136223846793005 &+ 1442695040888963407
-                let a = Float(state >> 40) / Float(1 << 24), b = Float((state >> 16) & 0xFFFFFF) / Float(1 << 24)
+                let word = rng.next()
+                let a = Float(word >> 40) / Float(1 << 24), b = Float((word >> 16) & 0xFFFFFF) / Float(1 << 24)
                 floats[i] = (a + b - 1) * 0.03
             }
         }

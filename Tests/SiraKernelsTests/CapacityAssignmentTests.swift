@@ -30,23 +30,44 @@ struct CapacityAssignmentTests {
         let logits = (0..<(tokens * 5)).map { i in i % 5 == 0 ? 2 : Float(rng.int(0..<3)) }
         var choices = [Int32](repeating: 0, count: tokens * k), gates = [Float](repeating: 0, count: tokens * k)
         topKRows(logits, rows: tokens, cols: 5, k: k, indices: &choices, values: &gates)
-        let got = assignExperts(choices: choices, gates: gates, tokenCount: tokens, k: k, experts: experts, capacity: capacity)
+        let got = RoutingPlan(tokens: tokens, k: k, experts: experts, choices: choices, gates: gates,
+                              capacity: capacity, dropout: nil)
         let ref = Self.bruteForce(choices, gates, tokens: tokens, k: k, experts: experts, capacity: capacity)
-        #expect(got.offsets.count == experts + 1 && got.offsets[0] == 0)
+        #expect(got.rowOffsets.count == experts + 1 && got.rowOffsets[0] == 0)
         for e in 0..<experts {
-            let range = got.offsets[e]..<got.offsets[e + 1]
+            let range = got.rowOffsets[e]..<got.rowOffsets[e + 1]
             #expect(range.count == ref.lists[e].count, "expert \(e) count")
-            #expect(got.count(expert: e) == ref.lists[e].count)
             if range.count == ref.lists[e].count {
                 for (i, at) in range.enumerated() {
-                    #expect(got.tokens[at] == ref.lists[e][i].0 && got.slots[at] == ref.lists[e][i].1 && got.gates[at] == ref.lists[e][i].2,
-                            "expert \(e) entry \(i)")
+                    let a = Int(got.rowAssignment[at])
+                    #expect(Int32(a / k) == ref.lists[e][i].0 && Int32(a % k) == ref.lists[e][i].1
+                            && got.gates[a] == ref.lists[e][i].2 && got.rowToken[at] == Int32(a / k)
+                            && got.slotRow[a] == Int32(at), "expert \(e) entry \(i)")
                 }
             }
         }
-        #expect(got.counts[5] == 0 && got.counts[6] == 0)
-        #expect(got.droppedTokens == ref.dropped.map(\.0) && got.droppedSlots == ref.dropped.map(\.1))
-        #expect(got.tokens.count + got.droppedTokens.count == tokens * k)
+        #expect(got.rowOffsets[6] == got.rowOffsets[7] && got.rowOffsets[5] == got.rowOffsets[6])
+        #expect(got.dropped == ref.dropped.count)
+        for (t, s) in ref.dropped {
+            let a = Int(t) * k + Int(s)
+            #expect(!got.granted[a] && got.keep[a] == 0 && got.slotRow[a] == -1)
+        }
+        #expect(got.rows + got.dropped == tokens * k)
+    }
+
+    @Test("dropout: a dropped-out assignment keeps its place under capacity but is not computed")
+    func dropout() {
+        // token0 -> (0, 1), token1 -> (0, 1), token2 -> (0, 2); capacity 2; assignment 0 dropped out.
+        let choices: [Int32] = [0, 1, 0, 1, 0, 2]
+        let gates: [Float] = [0.6, 0.4, 0.7, 0.3, 0.5, 0.5]
+        let plan = RoutingPlan(tokens: 3, k: 2, experts: 3, choices: choices, gates: gates, capacity: 2,
+                               dropout: { $0 == 0 ? 0 : 2 })
+        #expect(plan.granted == [true, true, true, true, false, true])
+        #expect(plan.keep == [0, 2, 2, 2, 0, 2])
+        #expect(plan.dropped == 1)
+        #expect(plan.rowOffsets == [0, 1, 3, 4])
+        #expect(plan.rowAssignment == [2, 1, 3, 5] && plan.rowToken == [1, 0, 1, 2])
+        #expect(plan.slotRow == [-1, 1, 0, 2, -1, 3])
     }
 
     @Test("hand-worked example: second choices lose to later tokens' first choices")
@@ -54,9 +75,9 @@ struct CapacityAssignmentTests {
         // token0 -> (0, 1), token1 -> (1, 0), token2 -> (1, 2); capacity 1.
         let choices: [Int32] = [0, 1, 1, 0, 1, 2]
         let gates: [Float] = [0.6, 0.4, 0.7, 0.3, 0.5, 0.5]
-        let a = assignExperts(choices: choices, gates: gates, tokenCount: 3, k: 2, experts: 4, capacity: 1)
-        #expect(a.offsets == [0, 1, 2, 3, 3])
-        #expect(a.tokens == [0, 1, 2] && a.slots == [0, 0, 1] && a.gates == [0.6, 0.7, 0.5])
-        #expect(a.droppedTokens == [2, 0, 1] && a.droppedSlots == [0, 1, 1])
+        let a = RoutingPlan(tokens: 3, k: 2, experts: 4, choices: choices, gates: gates, capacity: 1, dropout: nil)
+        #expect(a.rowOffsets == [0, 1, 2, 3, 3])
+        #expect(a.rowAssignment == [0, 2, 5] && a.keep == [1, 0, 1, 0, 0, 1])
+        #expect(a.granted == [true, false, true, false, false, true] && a.dropped == 3)
     }
 }

@@ -3,52 +3,65 @@ import Testing
 @testable import SiraKernels
 
 struct CrossEntropyTests {
-    @Test("loss, count and dlogits match a Double reference with ignored rows", arguments: [1, 2])
-    func reference(threads: Int) {
-        var rng = TestRNG(seed: 17)
-        let rows = 13, vocab = 129, ld = vocab + 3
-        let logits = rng.floats(rows * ld, scale: 6)
-        var targets = (0..<rows).map { _ in Int32(rng.int(0..<vocab)) }
-        targets[2] = -100
-        var mask = [UInt8](repeating: 1, count: rows)
-        mask[5] = 0
-        mask[2] = 1
-        var d = [Float](repeating: 9, count: rows * ld)
-        let scale: Float = 1 / 11
-        let result = softmaxCrossEntropy(logits: logits, targets: targets, mask: mask, rows: rows, vocab: vocab, ld: ld,
-                                         dLogits: &d, gradScale: scale, threads: threads)
-        #expect(result.count == 11)
-        var lossRef = 0.0
-        for r in 0..<rows {
-            let row = (0..<vocab).map { Double(logits[r * ld + $0]) }
-            let mx = row.max()!
-            let logZ = mx + Foundation.log(row.reduce(0.0) { $0 + Foundation.exp($1 - mx) })
-            let counted = r != 2 && r != 5
-            if counted { lossRef += logZ - row[Int(targets[r])] }
-            for j in 0..<vocab {
-                let ref = counted ? Double(scale) * (Foundation.exp(row[j] - logZ) - (j == Int(targets[r]) ? 1 : 0)) : 0
-                #expect(abs(Double(d[r * ld + j]) - ref) <= 1e-6, "row \(r) col \(j)")
-            }
-            for j in vocab..<ld { #expect(d[r * ld + j] == 9, "padding written") }
-        }
-        #expect(abs(result.lossSum - lossRef) <= 1e-5 * lossRef)
+    /// Double reference of one row: (nll, argmax, softmax).
+    private func reference(_ row: [Float], target: Int) -> (nll: Double, argmax: Int, softmax: [Double]) {
+        let z = row.map(Double.init)
+        let mx = z.max()!
+        let logZ = mx + Foundation.log(z.reduce(0.0) { $0 + Foundation.exp($1 - mx) })
+        return (logZ - z[target], z.firstIndex(of: mx)!, z.map { Foundation.exp($0 - logZ) })
     }
 
-    @Test("in-place dlogits and gradient = finite difference of the mean loss")
+    @Test("sums, argmax count and in-place gradient match a Double reference; weight-0 rows skipped",
+          arguments: [(1, 7), (2, 129), (2, 33), (1, 1)])
+    func matchesReference(threads: Int, vocab: Int) {
+        var rng = TestRNG(seed: 17)
+        let rows = 131   // three 64-row blocks, the last partial
+        let logits = rng.floats(rows * vocab, scale: 6)
+        let targets = (0..<rows).map { _ in Int32(rng.int(0..<vocab)) }
+        var weights = (0..<rows).map { _ in Float(rng.int(0..<3)) * 0.5 }   // 0, 0.5 or 1
+        weights[0] = 1
+        let scale: Float = 1 / 11
+        var grad = logits
+        var unchanged = logits
+        let plain = softmaxCrossEntropy(logits: &unchanged, targets: targets, weights: weights, rows: rows, vocab: vocab,
+                                        gradScale: nil, threads: threads)
+        #expect(unchanged == logits, "no gradient: logits left as they were")
+        let withGrad = softmaxCrossEntropy(logits: &grad, targets: targets, weights: weights, rows: rows, vocab: vocab,
+                                           gradScale: scale, threads: threads)
+        #expect(plain == withGrad, "the gradient pass changes no sum")
+        var nll = 0.0, weighted = 0.0, tokens = 0, correct = 0
+        for r in 0..<rows {
+            let t = Int(targets[r])
+            let ref = reference(Array(logits[r * vocab ..< (r + 1) * vocab]), target: t)
+            let m = Double(weights[r])
+            if m != 0 {
+                nll += ref.nll; weighted += m * ref.nll; tokens += 1
+                if ref.argmax == t { correct += 1 }
+            }
+            for j in 0..<vocab {
+                let want = m == 0 ? 0 : Double(scale) * m * (ref.softmax[j] - (j == t ? 1 : 0))
+                #expect(abs(Double(grad[r * vocab + j]) - want) <= 1e-6, "row \(r) col \(j)")
+            }
+        }
+        #expect(withGrad.tokens == tokens && withGrad.correct == correct)
+        #expect(abs(withGrad.nllSum - nll) <= 1e-5 * max(1, nll))
+        #expect(abs(withGrad.weightedNLL - weighted) <= 1e-5 * max(1, weighted))
+    }
+
+    @Test("gradient = finite difference of the weighted loss")
     func finiteDifferences() {
         var rng = TestRNG(seed: 18)
         let rows = 4, vocab = 7
         var logits = rng.floats(rows * vocab, scale: 3)
-        let targets: [Int32] = [3, -1, 0, 6]
+        let targets: [Int32] = [3, 1, 0, 6]
+        let weights: [Float] = [1, 0, 0.5, 2]
         var grad = logits
-        let r = grad.withUnsafeMutableBufferPointer { g in
-            softmaxCrossEntropy(logits: g.baseAddress!, targets: targets, rows: rows, vocab: vocab,
-                                dLogits: g.baseAddress!, gradScale: 1.0 / 3)
-        }
-        #expect(r.count == 3)
+        softmaxCrossEntropy(logits: &grad, targets: targets, weights: weights, rows: rows, vocab: vocab, gradScale: 1.0 / 3)
         let fd = (0..<logits.count).map { i in
             finiteDifference(&logits, at: i, h: 1e-2) { l in
-                softmaxCrossEntropy(logits: l, targets: targets, rows: rows, vocab: vocab).lossSum / 3
+                var copy = l
+                return softmaxCrossEntropy(logits: &copy, targets: targets, weights: weights, rows: rows, vocab: vocab,
+                                           gradScale: nil).weightedNLL / 3
             }
         }
         expectGradientsMatch(grad, fd, absTol: 5e-4, "cross-entropy")

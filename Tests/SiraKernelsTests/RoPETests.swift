@@ -61,4 +61,34 @@ struct RoPETests {
         }
         expectGradientsMatch(dx, fd, absTol: 5e-4, "rope")
     }
+
+    @Test("a table grown by reserve (3 → 129 positions) rotates exactly as one built at full size, with given frequencies")
+    func growsOnDemand() {
+        var rng = TestRNG(seed: 33)
+        let headDim = 6, heads = 2, tokens = 129
+        // Scaled frequencies as a model passes them (here halved, like rope_scaling linear with factor 2).
+        let inv = (0..<headDim / 2).map { 0.5 / pow(500000, Double(2 * $0) / Double(headDim)) }
+        let grown = RotaryTable(inverseFrequencies: inv, maxPositions: 3)
+        grown.reserve(tokens)
+        #expect(grown.maxPositions >= tokens && grown.headDim == headDim)
+        let whole = RotaryTable(inverseFrequencies: inv, maxPositions: tokens)
+        let x0 = rng.floats(tokens * heads * headDim)
+        var a = x0, b = x0
+        ropeForward(table: grown, x: &a, tokens: tokens, heads: heads, sequenceLength: .max)
+        ropeForward(table: whole, x: &b, tokens: tokens, heads: heads, sequenceLength: .max)
+        #expect(a == b)
+        // And against the Double formula at the scaled angles (theta' with 0.5·invFreq: positions halved).
+        for t in [0, 1, 2, 3, 64, 128] {
+            for h in 0..<heads {
+                let base = (t * heads + h) * headDim
+                let v = (0..<headDim).map { Double(x0[base + $0]) }
+                let half = headDim / 2
+                for j in 0..<headDim {
+                    let angle = Double(t) * inv[j % half]
+                    let rotated = j < half ? -v[j + half] : v[j - half]
+                    #expect(abs(Double(a[base + j]) - (v[j] * cos(angle) + rotated * sin(angle))) <= 4e-6, "t \(t) j \(j)")
+                }
+            }
+        }
+    }
 }

@@ -5,35 +5,24 @@ import Testing
 struct SwiGLUTests {
     static func siluRef(_ x: Double) -> Double { x / (1 + Foundation.exp(-x)) }
 
-    @Test("silu and swiglu forward match Double references (rel. error <= 1e-5)", arguments: [1, 7, 33, 129])
+    @Test("swiglu forward matches a Double reference (rel. error <= 1e-5)", arguments: [1, 7, 33, 129])
     func forward(count: Int) {
         var rng = TestRNG(seed: UInt64(count))
         let g = rng.floats(count, scale: 8), u = rng.floats(count, scale: 2)
-        var y = [Float](repeating: 0, count: count), p = [Float](repeating: 0, count: count)
-        siluForward(x: g, y: &y, count: count)
+        var p = [Float](repeating: 0, count: count)
         swigluForward(gate: g, up: u, out: &p, count: count)
         for i in 0..<count {
             let s = Self.siluRef(Double(g[i]))
-            #expect(abs(Double(y[i]) - s) <= 1e-5 * (abs(s) + 1e-6))
             #expect(abs(Double(p[i]) - s * Double(u[i])) <= 1e-5 * (abs(s * Double(u[i])) + 1e-6))
         }
     }
 
-    @Test("silu and swiglu backward match central finite differences")
+    @Test("swiglu backward matches central finite differences")
     func backward() {
         var rng = TestRNG(seed: 9)
         let n = 33
         var g = rng.floats(n, scale: 4), u = rng.floats(n, scale: 2)
         let w = rng.floats(n)
-        var dx = [Float](repeating: 0.5, count: n)
-        siluBackward(x: g, dy: w, dx: &dx, count: n)
-        let fd = (0..<n).map { i in
-            finiteDifference(&g, at: i, h: 1e-2) { x in
-                var y = [Float](repeating: 0, count: n); siluForward(x: x, y: &y, count: n); return weightedSum(y, w)
-            } + 0.5
-        }
-        expectGradientsMatch(dx, fd, "silu")
-
         var dg = [Float](repeating: 0, count: n), du = [Float](repeating: 0, count: n)
         swigluBackward(gate: g, up: u, dOut: w, dGate: &dg, dUp: &du, count: n)
         func loss(_ g: [Float], _ u: [Float]) -> Double {

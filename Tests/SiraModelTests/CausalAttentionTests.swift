@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 import Testing
 @testable import SiraModel
@@ -19,7 +20,7 @@ struct CausalAttentionTests {
 
     static func inputs(_ c: (Int, Int, Int, Int, Int, Int), seed: UInt64) -> Inputs {
         let s = AttentionShape(batch: c.0, seq: c.1, heads: c.2, kvHeads: c.3, headDim: c.4, rowBlock: c.5)
-        var rng = LlamaRandom(seed: seed)
+        var rng = Xoshiro256(seed: seed)
         func random(_ n: Int) -> [Float] { (0..<n).map { _ in Float(Double(rng.next() % 2001) / 1000 - 1) } }
         let n = s.batch * s.seq
         return Inputs(shape: s, q: random(n * s.qStride), k: random(n * s.kvStride), v: random(n * s.kvStride), dOut: random(n * s.qStride))
@@ -124,7 +125,7 @@ struct CausalAttentionTests {
         func loss(_ y: Inputs) -> Double {
             zip(Self.run(y).out, y.dOut).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
         }
-        var rng = LlamaRandom(seed: 21)
+        var rng = Xoshiro256(seed: 21)
         let eps: Float = 1e-2
         for (name, path, grad) in [("q", \Inputs.q, grads.dq), ("k", \Inputs.k, grads.dk), ("v", \Inputs.v, grads.dv)] {
             let direction = (0..<x[keyPath: path].count).map { _ in rng.next() & 1 == 0 ? Float(-1) : 1 }

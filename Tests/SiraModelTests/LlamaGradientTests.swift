@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 import Testing
 @testable import SiraModel
@@ -28,7 +29,7 @@ private func checkGradients(_ model: LlamaModel, _ batch: TokenBatch, parameters
     if abs(Double(step.loss) - reference) > 1e-5 * max(1, abs(reference)) {
         report.failures.append("StepLoss.loss \(step.loss) ≠ objective \(reference)")
     }
-    var rng = LlamaRandom(seed: 7)
+    var rng = Xoshiro256(seed: 7)
     for p in parameters {
         guard let g = p.grad else { report.failures.append("\(p.name) has no gradient"); continue }
         let w = p.value

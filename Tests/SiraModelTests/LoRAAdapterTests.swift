@@ -1,3 +1,4 @@
+import SiraIO
 import Testing
 @testable import SiraModel
 

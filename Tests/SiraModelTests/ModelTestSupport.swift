@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 import Testing
 @testable import SiraModel
@@ -13,7 +14,7 @@ func tinyConfig(tied: Bool, layers: Int = 2, vocab: Int = 37) -> LlamaConfig {
 /// away from linear, so gradient checks exercise the real curvature.
 func tinyModel(tied: Bool, seed: UInt64, layers: Int = 2) -> LlamaModel {
     let model = LlamaModel(config: tinyConfig(tied: tied, layers: layers), seed: seed)
-    var rng = LlamaRandom(seed: seed &+ 99)
+    var rng = Xoshiro256(seed: seed &+ 99)
     for p in model.parameters {
         for i in 0..<p.value.count {
             let r = Float(rng.nextNormal())
@@ -25,7 +26,7 @@ func tinyModel(tied: Bool, seed: UInt64, layers: Int = 2) -> LlamaModel {
 }
 
 func randomBatch(batch: Int, seq: Int, vocab: Int, seed: UInt64) -> TokenBatch {
-    var rng = LlamaRandom(seed: seed)
+    var rng = Xoshiro256(seed: seed)
     let n = batch * seq
     let tokens = (0..<n).map { _ in Int32(rng.next() % UInt64(vocab)) }
     let targets = (0..<n).map { _ in Int32(rng.next() % UInt64(vocab)) }
@@ -53,7 +54,7 @@ final class ProbeAdapter: ProjectionAdapter {
         self.outFeatures = outFeatures
         self.auxWeight = auxWeight
         matrix = Parameter(name: name, value: Tensor(shape: [outFeatures, inFeatures]), trainable: true)
-        var rng = LlamaRandom(seed: seed)
+        var rng = Xoshiro256(seed: seed)
         for i in 0..<matrix.value.count { matrix.value[i] = Float(rng.nextNormal()) * 0.3 }
     }
 

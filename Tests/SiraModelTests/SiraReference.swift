@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 @testable import SiraModel
 

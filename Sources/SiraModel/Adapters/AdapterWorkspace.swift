@@ -1,9 +1,17 @@
-/// Transient buffers shared by all adapters of one `AdapterSet` (gathered rows, per-row outputs,
-/// packed weights): adapters of a model run one at a time, so one set of buffers serves them all
-/// and memory does not grow with the number of adapted projections. What an adapter must keep from
-/// forward to backward lives in the adapter itself.
+/// Transient buffers shared by all adapters of one `AdapterSet`: adapters of a model run one at a
+/// time, so one set of buffers serves them all and memory does not grow with the number of adapted
+/// projections. Nothing in them survives from one adapter call to the next; what an adapter must
+/// keep from forward to backward lives in the adapter itself.
 public final class AdapterWorkspace: @unchecked Sendable {
-    let a = Scratch(), b = Scratch(), c = Scratch(), d = Scratch()
+    /// MoLoRA's experts' `A` stacked `[E·r, in]` (repacked each forward).
+    let packedExpertsA = Scratch()
+    /// MoLoRA's experts' `B` stacked `[out, E·r]` (repacked each forward).
+    let packedExpertsB = Scratch()
+    /// Backward's gradient at the rank-r hidden state: LoRA's `dh` `[T, r]`, MoLoRA's `[T, E·r]`,
+    /// SiRA's `G = dy_e B_e` per computed row `[rows, r]`.
+    let hiddenGradient = Scratch()
+    /// Backward's gate-weighted hidden state: MoLoRA's `p ⊙ h` `[T, E·r]`, SiRA's `w·h` `[rows, r]`.
+    let weightedHidden = Scratch()
     public init() {}
 }
 

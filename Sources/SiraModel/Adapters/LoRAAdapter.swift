@@ -1,3 +1,4 @@
+import SiraIO
 import SiraKernels
 /// Plain LoRA on one projection: `y = W0 x + s · B A x`, `s = alpha / r` (DESIGN.md §5).
 ///
@@ -47,7 +48,7 @@ public final class LoRAAdapter: ProjectionAdapter {
     public func backward(x: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, tokens: Int) {
         precondition(tokens == lastTokens, "LoRA backward for \(tokens) tokens after a forward of \(lastTokens)")
         let h = hidden.pointer
-        let dh = workspace.a.reserve(tokens * rank)
+        let dh = workspace.hiddenGradient.reserve(tokens * rank)
         if let gb = b.grad {
             sgemm(.transpose, .noTranspose, m: outFeatures, n: rank, k: tokens, alpha: scaling,
                              a: dy, lda: outFeatures, b: h, ldb: rank, beta: 1, c: gb.pointer, ldc: rank)

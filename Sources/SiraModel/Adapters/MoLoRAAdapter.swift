@@ -1,3 +1,4 @@
+import SiraIO
 import SiraKernels
 import Foundation
 
@@ -22,10 +23,8 @@ public final class MoLoRAAdapter: ProjectionAdapter {
 
     private let hidden = Scratch(), probs = Scratch()
     private let workspace: AdapterWorkspace
-    private var packedA: Scratch { workspace.a }
-    private var packedB: Scratch { workspace.b }
-    private var work: Scratch { workspace.c }
-    private var work2: Scratch { workspace.d }
+    private var packedA: Scratch { workspace.packedExpertsA }
+    private var packedB: Scratch { workspace.packedExpertsB }
     private var lastTokens = 0
 
     public init(prefix: String, inFeatures: Int, outFeatures: Int, rank: Int, alpha: Double, experts: Int, seed: UInt64,
@@ -74,7 +73,7 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         let h = hidden.reserve(tokens * er)
         sgemm(.noTranspose, .transpose, m: tokens, n: er, k: inFeatures, alpha: 1,
                          a: x, lda: inFeatures, b: packedA.pointer, ldb: inFeatures, beta: 0, c: h, ldc: er)
-        let hs = work.reserve(tokens * er)
+        let hs = workspace.hiddenGradient.reserve(tokens * er)
         for t in 0..<tokens {
             for e in 0..<experts {
                 let g = p[t * experts + e]
@@ -93,9 +92,9 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         let er = experts * rank
         pack()
         let p = probs.pointer, h = hidden.pointer
-        let g = work.reserve(max(tokens * er, experts * tokens))
-        // dB (packed) = s dyᵀ (p⊙h): recompute p⊙h into work2 first.
-        let hs = work2.reserve(max(tokens * er, tokens * experts))
+        let g = workspace.hiddenGradient.reserve(max(tokens * er, experts * tokens))
+        // dB (packed) = s dyᵀ (p⊙h): recompute p⊙h into weightedHidden first.
+        let hs = workspace.weightedHidden.reserve(max(tokens * er, tokens * experts))
         for t in 0..<tokens {
             for e in 0..<experts {
                 let w = p[t * experts + e]
@@ -141,20 +140,5 @@ public final class MoLoRAAdapter: ProjectionAdapter {
         }
         sgemm(.noTranspose, .noTranspose, m: tokens, n: inFeatures, k: er, alpha: 1,
                          a: g, lda: er, b: packedA.pointer, ldb: inFeatures, beta: 1, c: dx, ldc: inFeatures)
-    }
-}
-
-/// Router arithmetic shared by MoLoRA and SiRA, in fp32 as DESIGN.md §5 specifies.
-enum RouterMath {
-    /// Replaces `row` by its softmax and returns `logsumexp` of the original values.
-    @discardableResult
-    static func softmaxInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) -> Float {
-        var m = -Float.infinity
-        for i in 0..<count { m = max(m, row[i]) }
-        var sum: Float = 0
-        for i in 0..<count { let e = expf(row[i] - m); row[i] = e; sum += e }
-        let inv = 1 / sum
-        for i in 0..<count { row[i] *= inv }
-        return m + logf(sum)
     }
 }

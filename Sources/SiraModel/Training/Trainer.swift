@@ -1,3 +1,4 @@
+import SiraIO
 import SiraKernels
 import Foundation
 

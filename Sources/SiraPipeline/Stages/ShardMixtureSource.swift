@@ -1,3 +1,4 @@
+import SiraIO
 import Foundation
 import SiraData
 import SiraModel

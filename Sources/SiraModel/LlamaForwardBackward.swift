@@ -86,8 +86,9 @@ extension LlamaModel {
         layer.q.forward(x: normed, y: a.q.pointer, tokens: n, mode: mode, threads: threads)
         layer.k.forward(x: normed, y: a.k.pointer, tokens: n, mode: mode, threads: threads)
         layer.v.forward(x: normed, y: a.v.pointer, tokens: n, mode: mode, threads: threads)
-        rope.apply(a.q.pointer, rows: n, heads: c.numAttentionHeads, start: 0, period: seq, inverse: false)
-        rope.apply(a.k.pointer, rows: n, heads: c.numKeyValueHeads, start: 0, period: seq, inverse: false)
+        rope.reserve(seq)
+        ropeForward(table: rope, x: a.q.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: seq)
+        ropeForward(table: rope, x: a.k.pointer, tokens: n, heads: c.numKeyValueHeads, sequenceLength: seq)
         causalAttentionForward(attentionShape(batch, seq),
                                AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, out: a.attention.pointer),
                                threads: threads)
@@ -108,12 +109,12 @@ extension LlamaModel {
     /// Final hidden state → `lm_head` logits → cross-entropy, in chunks of rows so the
     /// `[tokens, vocab]` logits never exist at once. With `gradScale`, also writes
     /// `∂L/∂finalNormed` into `acts.dNormed` and accumulates `lm_head`'s gradient.
-    func lossHead(_ acts: LlamaActivations, batch: TokenBatch, gradScale: Float?) -> TokenLossSums {
+    func lossHead(_ acts: LlamaActivations, batch: TokenBatch, gradScale: Float?) -> CrossEntropySums {
         let n = acts.tokens, d = config.hiddenSize, vocab = config.vocabSize
         let chunk = min(n, max(128, (4 << 20) / vocab))
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * vocab)
         defer { logits.deallocate() }
-        var total = TokenLossSums()
+        var total = CrossEntropySums()
         batch.targets.withUnsafeBufferPointer { targets in
             batch.lossMask.withUnsafeBufferPointer { mask in
                 var start = 0
@@ -122,9 +123,9 @@ extension LlamaModel {
                     let xs = acts.finalNormed.pointer + start * d
                     sgemm(.noTranspose, .transpose, m: rows, n: vocab, k: d, alpha: 1, a: xs, lda: d,
                           b: lmHead.value.pointer, ldb: d, beta: 0, c: logits, ldc: vocab, threads: threads)
-                    total.add(crossEntropyParallel(logits: logits, rows: rows, vocab: vocab,
-                                                   targets: targets.baseAddress! + start, mask: mask.baseAddress! + start,
-                                                   gradScale: gradScale))
+                    total.add(softmaxCrossEntropy(logits: logits, targets: targets.baseAddress! + start,
+                                                  weights: mask.baseAddress! + start, rows: rows, vocab: vocab,
+                                                  gradScale: gradScale, threads: threads))
                     if gradScale != nil {
                         sgemm(.noTranspose, .noTranspose, m: rows, n: d, k: vocab, alpha: 1, a: logits, lda: vocab,
                               b: lmHead.value.pointer, ldb: d, beta: 0, c: acts.dNormed.pointer + start * d, ldc: d,
@@ -138,31 +139,6 @@ extension LlamaModel {
                 }
             }
         }
-        return total
-    }
-
-    private func crossEntropyParallel(logits: UnsafeMutablePointer<Float>, rows: Int, vocab: Int,
-                                      targets: UnsafePointer<Int32>, mask: UnsafePointer<Float>,
-                                      gradScale: Float?) -> TokenLossSums {
-        // Fixed blocks of rows, summed in block order: the loss does not depend on the thread
-        // count, so an evaluation reproduces bit for bit on any machine.
-        let block = 64
-        let parts = max(1, (rows + block - 1) / block)
-        let workers = max(1, min(threads, parts))
-        var results = [TokenLossSums](repeating: TokenLossSums(), count: parts)
-        results.withUnsafeMutableBufferPointer { out in
-            LlamaParallel.forEach(workers, threads: workers) { w in
-                var i = w
-                while i < parts {
-                    let lo = i * block, hi = min(rows, lo + block)
-                    out[i] = crossEntropyRows(logits: logits + lo * vocab, rows: hi - lo, vocab: vocab,
-                                              targets: targets + lo, mask: mask + lo, gradScale: gradScale)
-                    i += workers
-                }
-            }
-        }
-        var total = TokenLossSums()
-        for r in results { total.add(r) }
         return total
     }
 
@@ -229,8 +205,8 @@ extension LlamaModel {
                                 AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, out: a.attention.pointer),
                                 dOut: acts.dAttention.pointer, dq: acts.dq.pointer, dk: acts.dk.pointer, dv: acts.dv.pointer,
                                 threads: threads)
-        rope.apply(acts.dq.pointer, rows: n, heads: c.numAttentionHeads, start: 0, period: seq, inverse: true)
-        rope.apply(acts.dk.pointer, rows: n, heads: c.numKeyValueHeads, start: 0, period: seq, inverse: true)
+        ropeBackward(table: rope, dx: acts.dq.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: seq)
+        ropeBackward(table: rope, dx: acts.dk.pointer, tokens: n, heads: c.numKeyValueHeads, sequenceLength: seq)
         // The adapters see pre-rotation q/k gradients: they hook the projections, before RoPE.
         rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: normed,
                        invRMS: a.invRMS1.pointer, rows: n, dim: d, eps: c.rmsNormEps)

@@ -1,3 +1,5 @@
+import SiraIO
+
 /// Initialisation helpers shared by the adapters.
 enum AdapterMath {
     /// Kaiming-uniform as PEFT initialises `lora_A` (`kaiming_uniform_(a=√5)`): U(-1/√in, 1/√in).

@@ -171,3 +171,21 @@ func adapterGradientsFlowThroughFrozenBiasesAndHeadNorms(modelType: String, seq:
     #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
     #expect(model.parameters.allSatisfy { $0.grad == nil })
 }
+
+/// The real adapters (LoRA, MoLoRA, SiRA) on the Qwen families: their A/B gradients (the router
+/// is discrete and tested with its own adapter) through frozen biases and head norms.
+@Test(arguments: [(AdapterType.lora, "qwen2"), (.molora, "qwen3"), (.sira, "qwen3"), (.sira, "qwen2")])
+func realAdaptersTrainOnTheQwenFamilies(type: AdapterType, modelType: String) throws {
+    let model = familyModel(modelType, attentionBias: false, kvHeads: 1, tied: true, seed: 23)
+    model.setTrainable(false)
+    let set = try AdapterSet(config: AdapterConfig(type: type, r: 2, loraAlpha: 4, targetModules: ["q_proj", "k_proj", "v_proj"],
+                                                   numExperts: 3, topK: 2, capacityFactor: nil, auxLossWeight: 0),
+                             seed: 4)
+    set.attach(to: model)
+    var rng = LlamaRandom(seed: 77)
+    for p in set.parameters { for i in 0..<p.value.count { p.value[i] = Float(rng.nextNormal() * 0.3) } }
+    let batch = randomBatch(batch: 2, seq: 7, vocab: model.config.vocabSize, seed: 2)
+    let report = checkGradients(model, batch, parameters: set.parameters.filter { $0.name.contains("lora_") && $0.name.contains("layers.0.") })
+    #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
+    #expect(report.checks > 0)
+}

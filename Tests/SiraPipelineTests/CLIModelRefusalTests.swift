@@ -42,4 +42,40 @@ import Testing
         let r = try p.command(["score", "--model", "qwen", "--input", "score.jsonl"])
         #expect(r.status != 0 && r.stderr.contains("num_experts_per_tok") && r.stderr.contains("config.json"), "\(r.stderr)")
     }
+
+    /// Training sequences longer than a Mistral base's sliding window would not be computed as the
+    /// base was trained (the engine applies no window): the train stage refuses, naming both.
+    @Test func trainingBeyondTheSlidingWindowIsRefused() throws {
+        let p = try TinyPipeline.small()
+        #expect(try p.run().status == 0)
+        let store = try p.store()
+        let run = try #require(try store.runs().first)
+        let stages = try store.stages(run: run.id)
+        let base = try #require(stages.first { $0.stage == "base" }?.cacheKey)
+        let tokenizer = try #require(stages.first { $0.stage == "tokenizer" }?.cacheKey)
+        let fm = FileManager.default
+        let folder = p.root.appendingPathComponent("models/windowed")
+        try fm.createDirectory(at: folder, withIntermediateDirectories: true)
+        try fm.copyItem(at: p.workspace.stageCacheFolder(.base).appendingPathComponent("\(base)/model.safetensors"),
+                        to: folder.appendingPathComponent("model.safetensors"))
+        try fm.copyItem(at: p.workspace.stageCacheFolder(.tokenizer).appendingPathComponent("\(tokenizer)/tokenizer.json"),
+                        to: folder.appendingPathComponent("tokenizer.json"))
+        let configURL = p.workspace.stageCacheFolder(.base).appendingPathComponent("\(base)/config.json")
+        var json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: configURL)) as? [String: Any])
+        json["model_type"] = "mistral"
+        json["architectures"] = ["MistralForCausalLM"]
+        json["attention_bias"] = nil
+        json["mlp_bias"] = nil
+        json["sliding_window"] = 8
+        try JSONSerialization.data(withJSONObject: json).write(to: folder.appendingPathComponent("config.json"))
+        let manifest = try String(contentsOf: p.workspace.resolve(p.manifestPath), encoding: .utf8)
+        let lines = manifest.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let edited = lines.filter { !$0.hasPrefix("tokenizer:") }
+            .map { $0.hasPrefix("base:") ? "base: {hf: models/windowed}" : $0 }.joined(separator: "\n")
+        try p.tw.write(edited, to: p.manifestPath)
+        let r = try p.run()
+        #expect(r.status != 0)
+        let text = r.stdout + r.stderr
+        #expect(text.contains("seq_len 16") && text.contains("sliding_window is 8"), "\(text)")
+    }
 }

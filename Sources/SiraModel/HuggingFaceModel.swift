@@ -6,9 +6,11 @@ import SiraIO
 /// (`tokenizer.json`) is read by SiraData; this file only handles the weights.
 extension LlamaModel {
     /// Loads a Llama-family model from an HF folder. Every base parameter must be present with
-    /// its exact shape (`lm_head.weight` may be absent only when embeddings are tied); extra
-    /// tensors (e.g. `rotary_emb.inv_freq`) are ignored. F32/F16/BF16 become fp32. The loaded
-    /// weights are frozen (adapter training); call `setTrainable(true)` to train them.
+    /// its exact shape (`lm_head.weight` may be absent only when embeddings are tied, and when
+    /// present with tied embeddings must equal `embed_tokens`). Any other tensor is an error naming
+    /// it — an unused weight means the model would be mis-computed — except the buffers in
+    /// `harmlessTensorSuffixes`. F32/F16/BF16 become fp32. The loaded weights are frozen (adapter
+    /// training); call `setTrainable(true)` to train them.
     public static func load(huggingFaceFolder folder: URL) throws -> LlamaModel {
         let config = try LlamaConfig.load(from: folder.appendingPathComponent("config.json"))
         let model = LlamaModel(config: config)
@@ -23,8 +25,26 @@ extension LlamaModel {
             }
             try file.read(entry, into: p.value.pointer)
         }
+        let used = Set(model.parameters.map(\.name))
+        for name in sources.names.sorted() where !used.contains(name) {
+            if harmlessTensorSuffixes.contains(where: { name.hasSuffix($0) }) { continue }
+            if name == "lm_head.weight", config.tieWordEmbeddings, let (file, entry) = sources.locate(name),
+               entry.shape == model.embedTokens.shape {
+                let head = Tensor(shape: entry.shape)
+                try file.read(entry, into: head.pointer)
+                if head.array == model.embedTokens.value.array { continue }
+                throw HuggingFaceModelError.unusedTensor(folder: folder.path, tensor: name,
+                                                         reason: "tie_word_embeddings is true but it differs from model.embed_tokens.weight")
+            }
+            throw HuggingFaceModelError.unusedTensor(folder: folder.path, tensor: name,
+                                                     reason: "the \(config.modelType) engine does not use it (the model would be mis-computed)")
+        }
         return model
     }
+
+    /// Buffers some checkpoints carry that hold no weights the computation needs (RoPE's inverse
+    /// frequencies are recomputed from the config).
+    static let harmlessTensorSuffixes = [".rotary_emb.inv_freq"]
 
     /// Writes `config.json` and `model.safetensors` (F32, or BF16 to halve the size) into
     /// `folder`, each atomically. Tied models store no `lm_head.weight`, as HF does.
@@ -77,6 +97,8 @@ struct HuggingFaceWeights: CustomStringConvertible {
         }
     }
 
+    var names: [String] { Array(owner.keys) }
+
     func locate(_ name: String) -> (SafetensorsFile, SafetensorsFile.Entry)? {
         guard let i = owner[name], let e = files[i].entry(name) else { return nil }
         return (files[i], e)
@@ -105,6 +127,7 @@ public enum HuggingFaceModelError: Error, CustomStringConvertible {
     case noWeights(folder: String)
     case badIndex(path: String, reason: String)
     case missingTensor(folder: String, tensor: String, in: String)
+    case unusedTensor(folder: String, tensor: String, reason: String)
 
     public var description: String {
         switch self {
@@ -114,6 +137,8 @@ public enum HuggingFaceModelError: Error, CustomStringConvertible {
             return "\(path): \(reason)"
         case let .missingTensor(folder, tensor, source):
             return "\(folder): tensor '\(tensor)' is missing from \(source)"
+        case let .unusedTensor(folder, tensor, reason):
+            return "\(folder): tensor '\(tensor)' is not used: \(reason)"
         }
     }
 }

@@ -20,12 +20,16 @@ final class LlamaActivations {
     let dq: Tensor, dk: Tensor, dv: Tensor, dAttention: Tensor
     let dGate: Tensor, dUp: Tensor, dHidden: Tensor
     let normScratch: Tensor
+    /// Qwen3 only: ∂L/∂(q, k before the per-head norm).
+    let dqRaw: Tensor?, dkRaw: Tensor?
 
     final class LayerActivations {
         let invRMS1: Tensor
         let q: Tensor, k: Tensor, v: Tensor, attention: Tensor
         let mid: Tensor, invRMS2: Tensor
         let gate: Tensor, up: Tensor
+        /// Qwen3 only: q and k before the per-head norm, and each head row's inverse RMS.
+        let qRaw: Tensor?, kRaw: Tensor?, qInvRMS: Tensor?, kInvRMS: Tensor?
 
         init(tokens n: Int, config c: LlamaConfig) {
             let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
@@ -34,6 +38,10 @@ final class LlamaActivations {
             attention = Tensor(shape: [n, qDim])
             mid = Tensor(shape: [n, d]); invRMS2 = Tensor(shape: [n])
             gate = Tensor(shape: [n, c.intermediateSize]); up = Tensor(shape: [n, c.intermediateSize])
+            qRaw = c.qkNorm ? Tensor(shape: [n, qDim]) : nil
+            kRaw = c.qkNorm ? Tensor(shape: [n, kvDim]) : nil
+            qInvRMS = c.qkNorm ? Tensor(shape: [n * c.numAttentionHeads]) : nil
+            kInvRMS = c.qkNorm ? Tensor(shape: [n * c.numKeyValueHeads]) : nil
         }
     }
 
@@ -52,6 +60,8 @@ final class LlamaActivations {
         dAttention = Tensor(shape: [n, qDim])
         dGate = Tensor(shape: [n, c.intermediateSize]); dUp = Tensor(shape: [n, c.intermediateSize])
         dHidden = Tensor(shape: [n, c.intermediateSize])
-        normScratch = Tensor(shape: [d])
+        normScratch = Tensor(shape: [max(d, c.headDim)])
+        dqRaw = c.qkNorm ? Tensor(shape: [n, qDim]) : nil
+        dkRaw = c.qkNorm ? Tensor(shape: [n, kvDim]) : nil
     }
 }

@@ -1,13 +1,16 @@
 import Foundation
 import SiraIO
 
-/// The shape of a Llama-family model, read from and written as a Hugging Face `config.json`.
+/// The shape of a Llama-family model (`model_type` llama, mistral, qwen2, qwen3), read from and
+/// written as a Hugging Face `config.json`.
 ///
-/// Decoding ignores keys it does not know (`torch_dtype`, `architectures`, ...), fills the HF
-/// defaults for optional ones (`num_key_value_heads` = heads, `head_dim` = hidden / heads), and
-/// `validate()` rejects what this engine cannot run (biases, a non-SiLU activation, an unknown
-/// `rope_scaling`). Encoding writes the keys `transformers` needs to load the folder as
-/// `LlamaForCausalLM`.
+/// `load(from:)` first checks every key of the file against `HuggingFaceConfigKeys` (a key that
+/// would change the computation and is not implemented is an error naming it); decoding fills the
+/// HF defaults of each family (`num_key_value_heads` = heads, `head_dim` = hidden / heads, or 128
+/// for qwen3), and `validate()` rejects values this engine cannot run. The families differ only in
+/// `qkvBias`/`oBias` (Qwen2 always has q/k/v biases; `attention_bias` gives llama and qwen3 biases
+/// on q/k/v/o), `qkNorm` (Qwen3's per-head RMSNorm of q and k before RoPE) and `slidingWindow`.
+/// Encoding writes the keys `transformers` needs to load the folder as the same family.
 public struct LlamaConfig: Codable, Sendable, Equatable {
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -28,12 +31,33 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
     public var hiddenAct: String
     public var attentionBias: Bool
     public var mlpBias: Bool
+    /// `llama`, `mistral`, `qwen2` or `qwen3` (HF `model_type`).
+    public var modelType: String
+    /// Tokens a query may look back when some layer uses sliding-window attention (Mistral's
+    /// `sliding_window`, Qwen's with `use_sliding_window`); nil when attention is global. The
+    /// engine computes full causal attention, which equals the windowed one exactly while every
+    /// sequence fits in the window, so `contextLength` is capped by it and longer inputs are refused.
+    public var slidingWindow: Int?
+
+    public static let supportedModelTypes = ["llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
+                                             "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"]
+
+    /// q_proj, k_proj, v_proj carry a bias (`.bias` tensors `[out]`).
+    public var qkvBias: Bool { modelType == "qwen2" || (attentionBias && modelType != "mistral") }
+    /// o_proj carries a bias (llama and qwen3 with `attention_bias`).
+    public var oBias: Bool { attentionBias && (modelType == "llama" || modelType == "qwen3") }
+    /// Qwen3: `self_attn.q_norm` / `k_norm`, RMSNorm weights `[head_dim]` over each head of q and k.
+    public var qkNorm: Bool { modelType == "qwen3" }
+    /// The longest sequence the engine computes exactly: `max_position_embeddings`, or the
+    /// sliding window when it is smaller.
+    public var contextLength: Int { min(maxPositionEmbeddings, slidingWindow ?? .max) }
 
     public init(hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 numKeyValueHeads: Int? = nil, headDim: Int? = nil, vocabSize: Int,
                 rmsNormEps: Float = 1e-5, ropeTheta: Double = 10000, ropeScaling: RopeScaling? = nil,
                 tieWordEmbeddings: Bool = false, maxPositionEmbeddings: Int = 2048,
-                bosTokenId: Int? = nil, eosTokenIds: [Int] = []) {
+                bosTokenId: Int? = nil, eosTokenIds: [Int] = [], modelType: String = "llama",
+                attentionBias: Bool = false, slidingWindow: Int? = nil) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
         self.numHiddenLayers = numHiddenLayers
@@ -49,8 +73,10 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         self.bosTokenId = bosTokenId
         self.eosTokenIds = eosTokenIds
         hiddenAct = "silu"
-        attentionBias = false
+        self.attentionBias = attentionBias
         mlpBias = false
+        self.modelType = modelType
+        self.slidingWindow = slidingWindow
     }
 
     /// `rope_scaling` as HF writes it; `linear` and `llama3` are supported.
@@ -106,6 +132,8 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", hiddenAct = "hidden_act"
         case attentionBias = "attention_bias", mlpBias = "mlp_bias"
         case modelType = "model_type", architectures, torchDtype = "torch_dtype"
+        case ropeParameters = "rope_parameters", slidingWindow = "sliding_window"
+        case useSlidingWindow = "use_sliding_window", layerTypes = "layer_types"
     }
 
     public init(from decoder: Decoder) throws {
@@ -115,12 +143,17 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         numHiddenLayers = try c.decode(Int.self, forKey: .numHiddenLayers)
         numAttentionHeads = try c.decode(Int.self, forKey: .numAttentionHeads)
         numKeyValueHeads = try c.decodeIfPresent(Int.self, forKey: .numKeyValueHeads) ?? numAttentionHeads
+        modelType = try c.decodeIfPresent(String.self, forKey: .modelType) ?? "llama"
+        // Qwen3Config's head_dim defaults to 128; the others derive it (Mistral writes null).
         headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
-            ?? (numAttentionHeads > 0 ? hiddenSize / numAttentionHeads : 0)
+            ?? (modelType == "qwen3" ? 128 : numAttentionHeads > 0 ? hiddenSize / numAttentionHeads : 0)
         vocabSize = try c.decode(Int.self, forKey: .vocabSize)
         rmsNormEps = try c.decodeIfPresent(Float.self, forKey: .rmsNormEps) ?? 1e-6
-        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? 10000
+        // transformers 5 writes theta and scaling together as `rope_parameters`.
+        let parameters = try c.decodeIfPresent(RopeParameters.self, forKey: .ropeParameters)
+        ropeTheta = try c.decodeIfPresent(Double.self, forKey: .ropeTheta) ?? parameters?.ropeTheta ?? 10000
         ropeScaling = try c.decodeIfPresent(RopeScaling.self, forKey: .ropeScaling)
+            ?? parameters.flatMap { $0.scaling.ropeType == "default" ? nil : $0.scaling }
         tieWordEmbeddings = try c.decodeIfPresent(Bool.self, forKey: .tieWordEmbeddings) ?? false
         maxPositionEmbeddings = try c.decodeIfPresent(Int.self, forKey: .maxPositionEmbeddings) ?? 2048
         bosTokenId = try c.decodeIfPresent(Int.self, forKey: .bosTokenId)
@@ -132,12 +165,33 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         hiddenAct = try c.decodeIfPresent(String.self, forKey: .hiddenAct) ?? "silu"
         attentionBias = try c.decodeIfPresent(Bool.self, forKey: .attentionBias) ?? false
         mlpBias = try c.decodeIfPresent(Bool.self, forKey: .mlpBias) ?? false
+        // Mistral windows every layer when `sliding_window` is set; Qwen only with
+        // `use_sliding_window` (or a `sliding_attention` entry in `layer_types`).
+        let window = try c.decodeIfPresent(Int.self, forKey: .slidingWindow)
+        let qwenWindowed = try c.decodeIfPresent(Bool.self, forKey: .useSlidingWindow) ?? false
+            || (try c.decodeIfPresent([String].self, forKey: .layerTypes) ?? []).contains { $0 != "full_attention" }
+        switch modelType {
+        case "mistral": slidingWindow = window
+        case "qwen2", "qwen3": slidingWindow = qwenWindowed ? (window ?? 4096) : nil
+        default: slidingWindow = nil
+        }
+    }
+
+    /// transformers 5's `rope_parameters`: `rope_theta` next to the scaling fields.
+    private struct RopeParameters: Decodable {
+        var ropeTheta: Double?
+        var scaling: RopeScaling
+        enum CodingKeys: String, CodingKey { case ropeTheta = "rope_theta" }
+        init(from decoder: Decoder) throws {
+            ropeTheta = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(Double.self, forKey: .ropeTheta)
+            scaling = try RopeScaling(from: decoder)
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode("llama", forKey: .modelType)
-        try c.encode(["LlamaForCausalLM"], forKey: .architectures)
+        try c.encode(modelType, forKey: .modelType)
+        try c.encode([Self.supportedModelTypes[modelType] ?? "LlamaForCausalLM"], forKey: .architectures)
         try c.encode("float32", forKey: .torchDtype)
         try c.encode(hiddenSize, forKey: .hiddenSize)
         try c.encode(intermediateSize, forKey: .intermediateSize)
@@ -158,8 +212,17 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
             try c.encode(eosTokenIds, forKey: .eosTokenId)
         }
         try c.encode(hiddenAct, forKey: .hiddenAct)
-        try c.encode(attentionBias, forKey: .attentionBias)
-        try c.encode(mlpBias, forKey: .mlpBias)
+        if modelType == "llama" || modelType == "qwen3" { try c.encode(attentionBias, forKey: .attentionBias) }
+        if modelType == "llama" { try c.encode(mlpBias, forKey: .mlpBias) }
+        switch modelType {
+        case "mistral":
+            try c.encode(slidingWindow, forKey: .slidingWindow)
+        case "qwen2", "qwen3":
+            try c.encode(slidingWindow != nil, forKey: .useSlidingWindow)
+            try c.encode(slidingWindow, forKey: .slidingWindow)
+        default:
+            break
+        }
     }
 
     /// Rejects shapes and features this engine cannot run, naming the offending key.
@@ -178,8 +241,11 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         if !(rmsNormEps > 0) { throw fail("rms_norm_eps", "must be positive, got \(rmsNormEps)") }
         if !(ropeTheta > 0) { throw fail("rope_theta", "must be positive, got \(ropeTheta)") }
         if hiddenAct != "silu" { throw fail("hidden_act", "only silu is supported, got \(hiddenAct)") }
-        if attentionBias { throw fail("attention_bias", "projection biases are not supported") }
-        if mlpBias { throw fail("mlp_bias", "projection biases are not supported") }
+        guard Self.supportedModelTypes[modelType] != nil else {
+            throw fail("model_type", "'\(modelType)' is not supported (llama, mistral, qwen2, qwen3)")
+        }
+        if mlpBias { throw fail("mlp_bias", "MLP projection biases are not supported") }
+        if let w = slidingWindow, w <= 0 { throw fail("sliding_window", "must be positive, got \(w)") }
         if let s = ropeScaling {
             switch s.ropeType {
             case "default": break
@@ -200,6 +266,9 @@ public struct LlamaConfig: Codable, Sendable, Equatable {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
             throw LlamaConfigError.unreadable(path: url.path, reason: error.localizedDescription)
+        }
+        do { try HuggingFaceConfigKeys.check(data) } catch let LlamaConfigError.invalid(key, reason) {
+            throw LlamaConfigError.unreadable(path: url.path, reason: "\(key): \(reason)")
         }
         let config: LlamaConfig
         do { config = try JSONDecoder().decode(LlamaConfig.self, from: data) } catch let error as DecodingError {

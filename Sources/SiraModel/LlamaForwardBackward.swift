@@ -83,9 +83,10 @@ extension LlamaModel {
         // Attention block: mid = input + o(attention(rope(q(x̂)), rope(k(x̂)), v(x̂))), x̂ = rmsnorm(input).
         rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: normed,
                        invRMS: a.invRMS1.pointer, rows: n, dim: d, eps: c.rmsNormEps)
-        layer.q.forward(x: normed, y: a.q.pointer, tokens: n, mode: mode, threads: threads)
-        layer.k.forward(x: normed, y: a.k.pointer, tokens: n, mode: mode, threads: threads)
+        layer.q.forward(x: normed, y: (a.qRaw ?? a.q).pointer, tokens: n, mode: mode, threads: threads)
+        layer.k.forward(x: normed, y: (a.kRaw ?? a.k).pointer, tokens: n, mode: mode, threads: threads)
         layer.v.forward(x: normed, y: a.v.pointer, tokens: n, mode: mode, threads: threads)
+        headNormForward(layer, a, tokens: n)
         rope.reserve(seq)
         ropeForward(table: rope, x: a.q.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: seq)
         ropeForward(table: rope, x: a.k.pointer, tokens: n, heads: c.numKeyValueHeads, sequenceLength: seq)
@@ -171,7 +172,7 @@ extension LlamaModel {
     }
 
     /// The parameter's gradient buffer, or a scratch buffer whose content is thrown away.
-    private func gradientTarget(_ p: Parameter, _ acts: LlamaActivations) -> UnsafeMutablePointer<Float> {
+    func gradientTarget(_ p: Parameter, _ acts: LlamaActivations) -> UnsafeMutablePointer<Float> {
         if let g = p.grad { return g.pointer }
         acts.normScratch.zero()
         return acts.normScratch.pointer
@@ -207,11 +208,12 @@ extension LlamaModel {
                                 threads: threads)
         ropeBackward(table: rope, dx: acts.dq.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: seq)
         ropeBackward(table: rope, dx: acts.dk.pointer, tokens: n, heads: c.numKeyValueHeads, sequenceLength: seq)
-        // The adapters see pre-rotation q/k gradients: they hook the projections, before RoPE.
+        // The adapters see pre-rotation (and pre-head-norm) q/k gradients: they hook the projections.
+        let (dq, dk) = headNormBackward(layer, a, acts, tokens: n)
         rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: normed,
                        invRMS: a.invRMS1.pointer, rows: n, dim: d, eps: c.rmsNormEps)
-        layer.q.backward(x: normed, dy: acts.dq.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: false, threads: threads)
-        layer.k.backward(x: normed, dy: acts.dk.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
+        layer.q.backward(x: normed, dy: dq, dx: acts.dNormed.pointer, tokens: n, accumulateDx: false, threads: threads)
+        layer.k.backward(x: normed, dy: dk, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
         layer.v.backward(x: normed, dy: acts.dv.pointer, dx: acts.dNormed.pointer, tokens: n, accumulateDx: true, threads: threads)
         rmsNormBackward(x: input, weight: layer.inputLayernorm.value.pointer, invRMS: a.invRMS1.pointer,
                         dy: acts.dNormed.pointer, dx: dRes, dWeight: gradientTarget(layer.inputLayernorm, acts),

@@ -21,8 +21,8 @@ public final class KVCache: @unchecked Sendable {
 extension LlamaModel {
     /// An empty cache for up to `capacity` positions (at most `max_position_embeddings`).
     public func makeKVCache(capacity: Int) -> KVCache {
-        precondition(capacity > 0 && capacity <= config.maxPositionEmbeddings,
-                     "KV cache capacity \(capacity) outside 1...\(config.maxPositionEmbeddings)")
+        precondition(capacity > 0 && capacity <= config.contextLength,
+                     "KV cache capacity \(capacity) outside 1...\(config.contextLength)")
         return KVCache(config: config, capacity: capacity)
     }
 
@@ -39,6 +39,7 @@ extension LlamaModel {
         let q = Tensor(shape: [n, qDim]), attention = Tensor(shape: [n, qDim])
         let gate = Tensor(shape: [n, c.intermediateSize]), up = Tensor(shape: [n, c.intermediateSize])
         let hidden = Tensor(shape: [n, c.intermediateSize])
+        let headInvRMS = Tensor(shape: [c.qkNorm ? n * c.numAttentionHeads : 1])
         for (i, id) in tokens.enumerated() {
             precondition(id >= 0 && id < c.vocabSize, "token id \(id) outside the vocabulary (\(c.vocabSize))")
             (x.pointer + i * d).update(from: embedTokens.value.pointer + id * d, count: d)
@@ -51,6 +52,8 @@ extension LlamaModel {
             layer.q.forward(x: normed.pointer, y: q.pointer, tokens: n, mode: mode, threads: threads)
             layer.k.forward(x: normed.pointer, y: k, tokens: n, mode: mode, threads: threads)
             layer.v.forward(x: normed.pointer, y: v, tokens: n, mode: mode, threads: threads)
+            headNormInPlace(layer.qNorm, q.pointer, rows: n, heads: c.numAttentionHeads, scratch: headInvRMS)
+            headNormInPlace(layer.kNorm, k, rows: n, heads: c.numKeyValueHeads, scratch: headInvRMS)
             rope.reserve(start + n)
             ropeForward(table: rope, x: q.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: .max, startPosition: start)
             ropeForward(table: rope, x: k, tokens: n, heads: c.numKeyValueHeads, sequenceLength: .max, startPosition: start)
@@ -104,10 +107,10 @@ extension LlamaModel {
     public func generate(prompt: [Int], maxTokens: Int, temperature: Float = 0, topP: Float = 1, seed: UInt64 = 0,
                          stop: Set<Int> = [], onToken: (Int) -> Bool = { _ in true }, onStop: (Int) -> Void = { _ in }) -> [Int] {
         precondition(!prompt.isEmpty, "generate needs a non-empty prompt")
-        precondition(prompt.count <= config.maxPositionEmbeddings,
-                     "prompt of \(prompt.count) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
+        precondition(prompt.count <= config.contextLength,
+                     "prompt of \(prompt.count) tokens exceeds the context length \(config.contextLength)")
         guard maxTokens > 0 else { return [] }
-        let cache = makeKVCache(capacity: min(config.maxPositionEmbeddings, prompt.count + maxTokens))
+        let cache = makeKVCache(capacity: min(config.contextLength, prompt.count + maxTokens))
         var sampler = TokenSampler(temperature: temperature, topP: topP, seed: seed)
         var logits = decode(prompt, cache: cache)
         var produced: [Int] = []

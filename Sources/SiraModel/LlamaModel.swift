@@ -64,7 +64,9 @@ public final class LlamaModel: @unchecked Sendable {
         var rng = Xoshiro256(seed: seed)
         let residualStd = 0.02 / Double(2 * config.numHiddenLayers).squareRoot()
         for p in parameters {
-            if p.shape.count == 1 {
+            if p.name.hasSuffix(".bias") {
+                for i in 0..<p.value.count { p.value[i] = Float(rng.nextNormal() * 0.02) }
+            } else if p.shape.count == 1 {
                 p.value.buffer.update(repeating: 1)
             } else {
                 let std = p.name.hasSuffix("o_proj.weight") || p.name.hasSuffix("down_proj.weight") ? residualStd : 0.02
@@ -135,16 +137,21 @@ public final class LlamaLayer: @unchecked Sendable {
     public let q: Projection, k: Projection, v: Projection, o: Projection
     public let postAttentionLayernorm: Parameter
     public let gate: Projection, up: Projection, down: Projection
+    /// Qwen3's per-head RMSNorm weights `[head_dim]` for q and k (`self_attn.q_norm.weight`,
+    /// `self_attn.k_norm.weight`), applied after the projection and before RoPE; nil elsewhere.
+    public let qNorm: Parameter?, kNorm: Parameter?
 
     init(index: Int, config c: LlamaConfig) {
         self.index = index
         let prefix = "model.layers.\(index)."
         let d = c.hiddenSize, qDim = c.numAttentionHeads * c.headDim, kvDim = c.numKeyValueHeads * c.headDim
         inputLayernorm = Parameter(name: prefix + "input_layernorm.weight", value: Tensor(shape: [d]), trainable: false)
-        q = Projection(name: prefix + "self_attn.q_proj.weight", module: "q_proj", inFeatures: d, outFeatures: qDim)
-        k = Projection(name: prefix + "self_attn.k_proj.weight", module: "k_proj", inFeatures: d, outFeatures: kvDim)
-        v = Projection(name: prefix + "self_attn.v_proj.weight", module: "v_proj", inFeatures: d, outFeatures: kvDim)
-        o = Projection(name: prefix + "self_attn.o_proj.weight", module: "o_proj", inFeatures: qDim, outFeatures: d)
+        q = Projection(name: prefix + "self_attn.q_proj.weight", module: "q_proj", inFeatures: d, outFeatures: qDim, bias: c.qkvBias)
+        k = Projection(name: prefix + "self_attn.k_proj.weight", module: "k_proj", inFeatures: d, outFeatures: kvDim, bias: c.qkvBias)
+        v = Projection(name: prefix + "self_attn.v_proj.weight", module: "v_proj", inFeatures: d, outFeatures: kvDim, bias: c.qkvBias)
+        o = Projection(name: prefix + "self_attn.o_proj.weight", module: "o_proj", inFeatures: qDim, outFeatures: d, bias: c.oBias)
+        qNorm = c.qkNorm ? Parameter(name: prefix + "self_attn.q_norm.weight", value: Tensor(shape: [c.headDim]), trainable: false) : nil
+        kNorm = c.qkNorm ? Parameter(name: prefix + "self_attn.k_norm.weight", value: Tensor(shape: [c.headDim]), trainable: false) : nil
         postAttentionLayernorm = Parameter(name: prefix + "post_attention_layernorm.weight", value: Tensor(shape: [d]), trainable: false)
         gate = Projection(name: prefix + "mlp.gate_proj.weight", module: "gate_proj", inFeatures: d, outFeatures: c.intermediateSize)
         up = Projection(name: prefix + "mlp.up_proj.weight", module: "up_proj", inFeatures: d, outFeatures: c.intermediateSize)
@@ -155,9 +162,11 @@ public final class LlamaLayer: @unchecked Sendable {
 
     public func projection(_ module: String) -> Projection? { projections.first { $0.module == module } }
 
-    /// In HF file order.
+    /// In HF module order (weights, then biases and q/k norms where the family has them).
     public var parameters: [Parameter] {
-        [inputLayernorm, q.weight, k.weight, v.weight, o.weight, postAttentionLayernorm, gate.weight, up.weight, down.weight]
+        let attention = [q, k, v, o].flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) }
+        return [inputLayernorm] + attention + [qNorm, kNorm].compactMap { $0 }
+            + [postAttentionLayernorm, gate.weight, up.weight, down.weight]
     }
 
     /// Whether backward has to reach into this layer (a trainable weight or adapter parameter).

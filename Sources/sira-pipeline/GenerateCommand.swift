@@ -48,8 +48,8 @@ struct GenerateCommand: ParsableCommand {
         let tokenizer = try folder.tokenizer()
         let ids = tokenizer.rules.prefix.map(Int.init) + tokenizer.encode(prompt)
         guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer adds no start token") }
-        guard ids.count < llama.config.maxPositionEmbeddings else {
-            throw CommandError("the prompt is \(ids.count) tokens; the model's context is \(llama.config.maxPositionEmbeddings)")
+        guard ids.count < llama.config.contextLength else {
+            throw CommandError("the prompt is \(ids.count) tokens; the model's context is \(llama.config.contextLength)")
         }
         let report = folder.tokenReport(tokenizer)
         FileHandle.standardError.write(Data("\(report.line)\n".utf8))

@@ -63,8 +63,8 @@ struct ScoreCommand: ParsableCommand {
             if sequence.count < 2 || scoredFrom >= sequence.count {
                 throw fail("nothing to score (\(sequence.count) tokens; at least one token after the first is needed)")
             }
-            if sequence.count - 1 > llama.config.maxPositionEmbeddings {
-                throw fail("\(sequence.count) tokens exceed the model's max_position_embeddings \(llama.config.maxPositionEmbeddings) + 1")
+            if sequence.count - 1 > llama.config.contextLength {
+                throw fail("\(sequence.count) tokens exceed the model's context length \(llama.config.contextLength) + 1 (max_position_embeddings, or the sliding window when smaller: longer sequences would not be computed exactly)")
             }
             if let bad = sequence.first(where: { $0 < 0 || $0 >= llama.config.vocabSize }) {
                 throw fail("token id \(bad) outside the model's vocabulary (0..<\(llama.config.vocabSize))")

@@ -182,4 +182,43 @@ import Testing
             #expect(throws: (any Error).self) { try BaseIdentity.check(folder: folder, expected: identity, baseName: "tiny") }
         }
     }
+
+    /// Every family's merged export keeps its config fields (model_type, architectures, biases,
+    /// head_dim) and tensor names (q/k/v biases, q_norm/k_norm), and reloads to the adapted logits.
+    @Test(arguments: [("qwen2", false), ("qwen3", true), ("mistral", false), ("llama", true)])
+    func mergedExportKeepsTheFamily(modelType: String, attentionBias: Bool) throws {
+        try withTemporaryFolder { folder in
+            let config = LlamaConfig(hiddenSize: 24, intermediateSize: 40, numHiddenLayers: 2, numAttentionHeads: 3,
+                                     numKeyValueHeads: 1, headDim: 10, vocabSize: 37, tieWordEmbeddings: modelType != "qwen2",
+                                     maxPositionEmbeddings: 64, modelType: modelType, attentionBias: attentionBias,
+                                     slidingWindow: modelType == "mistral" ? 32 : nil)
+            let base = LlamaModel(config: config, seed: 9)
+            base.setTrainable(false)
+            let baseFolder = folder.appendingPathComponent("base")
+            try base.saveHuggingFace(to: baseFolder)
+            let tokenizer = folder.appendingPathComponent("tokenizer.json")
+            try AtomicFile.write("{}", to: tokenizer)
+            let model = try LlamaModel.load(huggingFaceFolder: baseFolder)
+            model.threads = 1
+            try randomAdapter(AdapterConfig(type: .lora, r: 2, loraAlpha: 4, targetModules: LlamaModel.projectionModules),
+                              on: model, seed: 5)
+            let adapted = logits(model)
+            let merged = folder.appendingPathComponent("merged")
+            try AdapterExport.writeMerged(model, tokenizer: tokenizer, to: merged)
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: merged.appendingPathComponent("config.json"))) as? [String: Any])
+            #expect(json["model_type"] as? String == modelType)
+            #expect(json["head_dim"] as? Int == 10)
+            let names = Set(try SafetensorsFile(merged.appendingPathComponent("model.safetensors")).names)
+            #expect(names == Set(base.parameters.map(\.name)))
+            #expect(names.contains("model.layers.1.self_attn.q_proj.bias") == (modelType == "qwen2" || attentionBias && modelType != "mistral"))
+            #expect(names.contains("model.layers.1.self_attn.k_norm.weight") == (modelType == "qwen3"))
+            let reloaded = try LlamaModel.load(huggingFaceFolder: merged)
+            reloaded.threads = 1
+            #expect(reloaded.config == base.config)
+            let diff = zip(adapted, logits(reloaded)).map { abs($0 - $1) }.max()!
+            #expect(diff <= Self.logitTolerance, "max |Δlogit| = \(diff)")
+            let baseDiff = zip(logits(base), adapted).map { abs($0 - $1) }.max()!
+            #expect(baseDiff > 100 * Self.logitTolerance)
+        }
+    }
 }

@@ -27,7 +27,7 @@ enum EvalLoss {
         var result = Result()
         guard count > 0 else { return result }
         let longest = (0 ..< count).map { shard.length(of: $0) }.max()!
-        let seq = max(1, min(longest - 1, model.config.maxPositionEmbeddings))
+        let seq = max(1, min(longest - 1, model.config.contextLength))
         var done = 0
         for b in ShardBatcher.evaluationBatches(shard, batch: rowsPerBatch, seq: seq, padID: padID) {
             guard done < count else { break }

@@ -20,7 +20,7 @@ enum ExactMatch {
         for (i, wanted) in expected.enumerated() {
             let example = shard[i]
             let prompt = example.tokens.prefix(example.scoredFrom).map { Int($0) }
-            let room = model.config.maxPositionEmbeddings - prompt.count
+            let room = model.config.contextLength - prompt.count
             let produced = prompt.isEmpty || room <= 0 ? []
                 : model.generate(prompt: prompt, maxTokens: min(maxNewTokens, room), stop: stop)
             let text = decode(produced)

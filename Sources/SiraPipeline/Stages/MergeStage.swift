@@ -163,7 +163,7 @@ struct MergeStage: PipelineStage {
         let set = try AdapterSet(config: config, seed: 0)
         set.attach(to: model)
         try AdapterFiles.load(into: set, from: weights)
-        let n = min(48, model.config.maxPositionEmbeddings)
+        let n = min(48, model.config.contextLength)
         let tokens = (0 ..< n).map { Int32(($0 &* 7919 &+ 13) % model.config.vocabSize) }
         let adapted = model.logits(tokens: tokens, batch: 1, seq: n).array
         try LoRAMerge.fold(model)

@@ -58,6 +58,12 @@ struct TrainStage: PipelineStage {
         let model = try LlamaModel.load(huggingFaceFolder: base.folder)
         model.threads = context.threads
         model.setTrainable(false)
+        // Beyond the context length (max_position_embeddings, or a smaller sliding window, which
+        // the engine does not apply) the base would not be computed as it was trained.
+        guard train.seqLen <= model.config.contextLength else {
+            throw StageFailure("train.seq_len \(train.seqLen) exceeds the base's context length \(model.config.contextLength)"
+                               + (model.config.slidingWindow.map { " (its sliding_window is \($0))" } ?? " (max_position_embeddings)"))
+        }
         let adapters = try AdapterSet(config: variant.adapterConfig, seed: UInt64(train.seed))
         adapters.attach(to: model)
         let shards = try tasks.map { try TokenizerFiles.shard(try context.input(StageID(.tokenize, task: $0)), .train) }

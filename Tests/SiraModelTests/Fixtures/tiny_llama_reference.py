@@ -1,8 +1,18 @@
 #!/usr/bin/env python3
-"""Writes a random tiny Llama in Hugging Face format and the logits of an independent numpy
-forward pass (float64, HF LlamaForCausalLM semantics) for the Swift engine to match.
+"""Writes a random tiny Llama-family model in Hugging Face format and the logits of an independent
+numpy forward pass (float64, written from the published modelling equations of HF's
+LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and Qwen3ForCausalLM) for the Swift engine
+to match.
 
-usage: tiny_llama_reference.py OUT_DIR [--seed N] [--tied] [--sharded] [--rope-scaling llama3] [--vocab V]
+usage: tiny_llama_reference.py OUT_DIR [--seed N] [--tied] [--sharded] [--rope-scaling llama3]
+       [--vocab V] [--arch llama|mistral|qwen2|qwen3] [--kv N] [--attention-bias]
+       [--extra-key KEY] [--extra-tensor NAME]
+
+The families differ only in: qwen2 adds biases to q/k/v; `attention_bias` (llama, qwen3) adds them
+to q/k/v/o; qwen3 RMS-normalises each head of q and k (weights [head_dim]) before RoPE and its
+head_dim is its own (here not hidden/heads); mistral declares a sliding window, larger than the
+sequences here, so attention is the full causal one. `--extra-key` / `--extra-tensor` write a config
+key / tensor the engine does not implement, for the refusal tests.
 
 OUT_DIR receives config.json, model.safetensors (or two shards + model.safetensors.index.json)
 and expected.json {"batch", "seq", "tokens", "logits"}. Weights are stored in a mix of F32, F16
@@ -26,20 +36,39 @@ p.add_argument("--tied", action="store_true")
 p.add_argument("--sharded", action="store_true")
 p.add_argument("--rope-scaling", default=None)
 p.add_argument("--vocab", type=int, default=61)
+p.add_argument("--arch", default="llama", choices=["llama", "mistral", "qwen2", "qwen3"])
+p.add_argument("--kv", type=int, default=2)
+p.add_argument("--attention-bias", action="store_true")
+p.add_argument("--extra-key", default=None)
+p.add_argument("--extra-tensor", default=None)
 args = p.parse_args()
 rng = np.random.default_rng(args.seed)
 os.makedirs(args.out, exist_ok=True)
 
-V, D, H, KV, HD, I, L = args.vocab, 24, 4, 2, 8, 40, 2
+ARCH = args.arch
+V, D, H, KV, HD, I, L = args.vocab, 24, 4, args.kv, (6 if ARCH == "qwen3" else 8), 40, 2
 EPS, THETA = 1e-5, 500.0
+QKV_BIAS = ARCH == "qwen2" or args.attention_bias
+O_BIAS = args.attention_bias and ARCH in ("llama", "qwen3")
+QK_NORM = ARCH == "qwen3"
+CLASS = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM",
+         "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[ARCH]
 config = {
-    "architectures": ["LlamaForCausalLM"], "model_type": "llama", "torch_dtype": "bfloat16",
+    "architectures": [CLASS], "model_type": ARCH, "torch_dtype": "bfloat16",
     "hidden_size": D, "intermediate_size": I, "num_hidden_layers": L, "num_attention_heads": H,
     "num_key_value_heads": KV, "head_dim": HD, "vocab_size": V, "rms_norm_eps": EPS,
     "rope_theta": THETA, "tie_word_embeddings": args.tied, "max_position_embeddings": 64,
-    "hidden_act": "silu", "attention_bias": False, "initializer_range": 0.02,
-    "bos_token_id": 1, "eos_token_id": [2, 3], "some_future_key": {"nested": True},
+    "hidden_act": "silu", "initializer_range": 0.02, "transformers_version": "4.51.0",
+    "bos_token_id": 1, "eos_token_id": [2, 3], "attention_dropout": 0.0,
 }
+if ARCH in ("llama", "qwen3"):
+    config["attention_bias"] = args.attention_bias
+if ARCH == "mistral":
+    config["sliding_window"] = 32  # longer than every sequence below: full causal attention
+if ARCH in ("qwen2", "qwen3"):
+    config.update({"use_sliding_window": False, "sliding_window": 4, "max_window_layers": L})
+if args.extra_key:
+    config[args.extra_key] = 1
 if args.rope_scaling == "llama3":
     config["rope_scaling"] = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                               "high_freq_factor": 4.0, "original_max_position_embeddings": 16}
@@ -84,6 +113,15 @@ for l in range(L):
     add(pre + "self_attn.k_proj.weight", (KV * HD, D), "BF16")
     add(pre + "self_attn.v_proj.weight", (KV * HD, D), "F32")
     add(pre + "self_attn.o_proj.weight", (D, H * HD), "F32")
+    if QKV_BIAS:
+        add(pre + "self_attn.q_proj.bias", (H * HD,), "BF16", scale=0.5)
+        add(pre + "self_attn.k_proj.bias", (KV * HD,), "F32", scale=0.5)
+        add(pre + "self_attn.v_proj.bias", (KV * HD,), "F16", scale=0.5)
+    if O_BIAS:
+        add(pre + "self_attn.o_proj.bias", (D,), "F32", scale=0.5)
+    if QK_NORM:
+        add(pre + "self_attn.q_norm.weight", (HD,), "BF16", scale=0.3, center=1.0)
+        add(pre + "self_attn.k_norm.weight", (HD,), "F32", scale=0.3, center=1.0)
     add(pre + "post_attention_layernorm.weight", (D,), "F16", scale=0.2, center=1.0)
     add(pre + "mlp.gate_proj.weight", (I, D), "F32")
     add(pre + "mlp.up_proj.weight", (I, D), "BF16")
@@ -93,6 +131,8 @@ if not args.tied:
     add("lm_head.weight", (V, D), "BF16", scale=0.5)
 # A buffer some checkpoints carry; loaders must ignore it.
 stored["model.layers.0.self_attn.rotary_emb.inv_freq"] = ("F32", np.ones(HD // 2, dtype=np.float32))
+if args.extra_tensor:
+    stored[args.extra_tensor] = ("F32", np.ones(3, dtype=np.float32))
 
 
 def write_raw(path, entries):
@@ -129,7 +169,7 @@ else:
 with open(os.path.join(args.out, "config.json"), "w") as f:
     json.dump(config, f, indent=2)
 
-# ---- independent float64 forward (HF LlamaForCausalLM semantics) ----
+# ---- independent float64 forward (HF modelling equations of the four families) ----
 W = weights
 
 
@@ -163,9 +203,17 @@ def forward(ids):
     for l in range(L):
         pre = f"model.layers.{l}."
         h = rmsnorm(x, W[pre + "input_layernorm.weight"])
-        q = (h @ W[pre + "self_attn.q_proj.weight"].T).reshape(T, H, HD)
-        k = (h @ W[pre + "self_attn.k_proj.weight"].T).reshape(T, KV, HD)
-        v = (h @ W[pre + "self_attn.v_proj.weight"].T).reshape(T, KV, HD)
+        q = h @ W[pre + "self_attn.q_proj.weight"].T
+        k = h @ W[pre + "self_attn.k_proj.weight"].T
+        v = h @ W[pre + "self_attn.v_proj.weight"].T
+        if QKV_BIAS:
+            q = q + W[pre + "self_attn.q_proj.bias"]
+            k = k + W[pre + "self_attn.k_proj.bias"]
+            v = v + W[pre + "self_attn.v_proj.bias"]
+        q, k, v = q.reshape(T, H, HD), k.reshape(T, KV, HD), v.reshape(T, KV, HD)
+        if QK_NORM:  # Qwen3: RMSNorm over each head's vector, before RoPE
+            q = rmsnorm(q, W[pre + "self_attn.q_norm.weight"])
+            k = rmsnorm(k, W[pre + "self_attn.k_norm.weight"])
         q, k = rope(q, T), rope(k, T)
         k = np.repeat(k, H // KV, axis=1)  # HF repeat_kv: head h uses KV head h // (H/KV)
         v = np.repeat(v, H // KV, axis=1)
@@ -175,6 +223,8 @@ def forward(ids):
         pr /= pr.sum(-1, keepdims=True)
         att = np.einsum("hts,shd->thd", pr, v).reshape(T, H * HD)
         x = x + att @ W[pre + "self_attn.o_proj.weight"].T
+        if O_BIAS:
+            x = x + W[pre + "self_attn.o_proj.bias"]
         h = rmsnorm(x, W[pre + "post_attention_layernorm.weight"])
         g = h @ W[pre + "mlp.gate_proj.weight"].T
         u = h @ W[pre + "mlp.up_proj.weight"].T
@@ -187,6 +237,10 @@ def forward(ids):
 B, T = 2, 9
 tokens = rng.integers(0, V, size=(B, T))
 logits = np.stack([forward(row) for row in tokens])
+# Summed next-token NLL of each row (positions 0..T-2 predict 1..T-1), as `score` reports it.
+shifted = logits - logits.max(-1, keepdims=True)
+logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+nll = float(-sum(logp[b, t, tokens[b, t + 1]] for b in range(B) for t in range(T - 1)))
 with open(os.path.join(args.out, "expected.json"), "w") as f:
     json.dump({"batch": B, "seq": T, "tokens": tokens.reshape(-1).tolist(),
-               "logits": [float(v) for v in logits.reshape(-1)]}, f)
+               "logits": [float(v) for v in logits.reshape(-1)], "nll": nll}, f)

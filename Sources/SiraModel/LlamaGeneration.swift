@@ -105,7 +105,10 @@ extension LlamaModel {
         precondition(prompt.count <= config.maxPositionEmbeddings,
                      "prompt of \(prompt.count) tokens exceeds max_position_embeddings \(config.maxPositionEmbeddings)")
         guard maxTokens > 0 else { return [] }
-        let cache = makeKVCache(capacity: min(config.maxPositionEmbeddings, prompt.count + maxTokens))
+        // Saturating: `prompt.count + maxTokens` must not overflow for a huge `maxTokens` (this
+        // module is built -Ounchecked, so an overflow would wrap into a tiny or negative capacity).
+        let room = config.maxPositionEmbeddings - prompt.count
+        let cache = makeKVCache(capacity: maxTokens >= room ? config.maxPositionEmbeddings : prompt.count + maxTokens)
         var sampler = TokenSampler(temperature: temperature, topP: topP, seed: seed)
         var logits = decode(prompt, cache: cache)
         var produced: [Int] = []
@@ -136,9 +139,10 @@ public struct TokenSampler {
     }
 
     public mutating func sample(_ logits: UnsafePointer<Float>, count: Int) -> Int {
+        // NaN never wins (`isBetter`), so an all-NaN row still yields an id inside the vocabulary.
         var best = 0
-        for j in 1..<count where logits[j] > logits[best] { best = j }
-        if temperature <= 0 { return best }
+        for j in 1..<count where logits[j] > logits[best] || (logits[best].isNaN && !logits[j].isNaN) { best = j }
+        if temperature <= 0 || !logits[best].isFinite { return best }
         let mx = Double(logits[best]), t = Double(temperature)
         let probs = (0..<count).map { exp((Double(logits[$0]) - mx) / t) }
         var order = Array(0..<count)

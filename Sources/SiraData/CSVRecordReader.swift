@@ -34,6 +34,13 @@ struct CSVRecordReader {
                         }
                         return s.trimmingCharacters(in: .whitespaces)
                     }
+                    var firstColumn: [String: Int] = [:]
+                    for (i, name) in names.enumerated() {
+                        if let earlier = firstColumn[name.lowercased()] {
+                            throw DatasetFileError.badHeader(path, "column \"\(name)\" appears twice in the header (columns \(earlier + 1) and \(i + 1))")
+                        }
+                        firstColumn[name.lowercased()] = i
+                    }
                     header = names
                     columns = try resolve(names, path: path)
                     return
@@ -59,6 +66,13 @@ struct CSVRecordReader {
     }
 
     private func example(_ fields: [[UInt8]], _ cols: Columns) -> Result<Example, RejectReason> {
+        // A raw NUL byte is refused as in JSONL (where it is an unescaped control character): the
+        // same bytes are one verdict whatever the format.
+        for i in [cols.prompt, cols.completion].compactMap({ $0 }) {
+            if let offset = fields[i].firstIndex(of: 0) {
+                return .failure(.badCSV("raw NUL byte at offset \(offset) of field \(i + 1) (write it escaped, or remove it)"))
+            }
+        }
         var prompt = ""
         if let p = cols.prompt {
             guard let s = String(validating: fields[p], as: UTF8.self) else {

@@ -56,9 +56,15 @@ public struct Ingestor: Sendable {
                                                   reason: "\(url.path): is a symbolic link; links in the inbox are not followed"))
                 continue
             }
-            var isDir: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), !isDir.boolValue else {
-                throw IngestError.notAFile(url.path)
+            // Never opened unless regular: a FIFO would block forever, /dev/zero never end.
+            let kind = FileKind(path: url.path)
+            if kind != .regular {
+                if move, kind != .missing, kind != .folder {
+                    quarantined.append(try quarantine(url, sha256: nil, move: true,
+                                                      reason: "\(url.path): is \(kind.phrase), not a regular file; it was not read"))
+                    continue
+                }
+                throw IngestError.notAFile(url.path, kind)
             }
             let sha = try ContentHash.sha256(file: url)
             guard let format = options.format ?? DatasetFormat.of(url) else {
@@ -249,7 +255,7 @@ public struct Ingestor: Sendable {
     /// Puts a whole file in the quarantine for `reason` (a file no pipeline takes, for the watch
     /// daemon): moved when it lies in the inbox, copied otherwise; see `quarantine(_:sha256:move:reason:)`.
     public func quarantine(file url: URL, reason: String) throws -> QuarantinedFile {
-        let sha = FilePlacement.isSymbolicLink(url) ? nil : try? ContentHash.sha256(file: url)
+        let sha = FilePlacement.isSymbolicLink(url) || FileKind(path: url.path) != .regular ? nil : try? ContentHash.sha256(file: url)
         return try quarantine(url, sha256: sha, move: workspace.isInInbox(url), reason: reason)
     }
 
@@ -259,7 +265,8 @@ public struct Ingestor: Sendable {
         let fm = FileManager.default
         var destination = workspace.quarantine.appendingPathComponent(url.lastPathComponent)
         if fm.fileExists(atPath: destination.path) || FilePlacement.isSymbolicLink(destination) {
-            let existing = FilePlacement.isSymbolicLink(destination) ? nil : try? ContentHash.sha256(file: destination)
+            let existing = FilePlacement.isSymbolicLink(destination) || FileKind(path: destination.path) != .regular
+                ? nil : try? ContentHash.sha256(file: destination)
             if existing == nil || existing != sha256 {
                 let stem = url.deletingPathExtension().lastPathComponent
                 let tag = sha256.map { String($0.prefix(12)) } ?? UUID().uuidString.prefix(12).lowercased()
@@ -283,7 +290,7 @@ public struct Ingestor: Sendable {
 
 public enum IngestError: Error, CustomStringConvertible, Equatable {
     case noFiles
-    case notAFile(String)
+    case notAFile(String, FileKind)
     case badTaskName(String)
     case badEvalFraction(Double)
     case badColumns(String)
@@ -294,7 +301,7 @@ public enum IngestError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .noFiles: return "no input files"
-        case let .notAFile(path): return "\(path): no such file"
+        case let .notAFile(path, kind): return NotARegularFile(path: path, kind: kind).description
         case let .badTaskName(name):
             return "task name \"\(name)\" is not usable as a folder name (letters, digits, '.', '_', '-'; set one with --task)"
         case let .badEvalFraction(f): return "eval_fraction \(f) must be in [0, 1)"

@@ -12,7 +12,10 @@ public enum ContentHash {
         sha256(Array(text.utf8))
     }
 
+    /// Only a regular file is opened (`NotARegularFile` otherwise): hashing a FIFO or a device
+    /// would block or never end.
     public static func sha256(file url: URL) throws -> String {
+        try RegularFile.require(url.path)
         let handle = try FileHandle(forReadingFrom: url)
         defer { try? handle.close() }
         var hasher = SHA256()

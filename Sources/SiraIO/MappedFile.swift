@@ -15,6 +15,7 @@ public final class MappedFile: @unchecked Sendable {
     private let base: UnsafeMutableRawPointer?
 
     public init(_ url: URL) throws {
+        try RegularFile.require(url.path)
         self.url = url
         let fd = open(url.path, O_RDONLY)
         guard fd >= 0 else { throw MappedFileError.cannotOpen(url.path, String(cString: strerror(errno))) }

@@ -78,8 +78,10 @@ private func crossEntropyBlock(_ logits: UnsafeMutablePointer<Float>, _ targets:
         }
         var mx = mx8.max()
         while j < vocab { mx = max(mx, z[j]); j &+= 1 }
-        var best = 0
-        while z[best] != mx { best &+= 1 }
+        // Bounded search: when the row holds NaN, `mx` may be NaN (or equal no element), and
+        // `z[best] != mx` would never turn false. No argmax then: the row counts as incorrect.
+        var best = -1
+        for i in 0..<vocab where z[i] == mx { best = i; break }
         let zt = z[t]
         // Σ exp(z − max); with a gradient, the exponentials are kept in place for the next pass.
         var sum8 = SIMD8<Float>()

@@ -110,7 +110,9 @@ extension LlamaModel {
         precondition(prompt.count <= config.contextLength,
                      "prompt of \(prompt.count) tokens exceeds the context length \(config.contextLength)")
         guard maxTokens > 0 else { return [] }
-        let cache = makeKVCache(capacity: min(config.contextLength, prompt.count + maxTokens))
+        // Saturating: `prompt.count + maxTokens` must not overflow for a huge `maxTokens`.
+        let room = config.contextLength - prompt.count
+        let cache = makeKVCache(capacity: maxTokens >= room ? config.contextLength : prompt.count + maxTokens)
         var sampler = TokenSampler(temperature: temperature, topP: topP, seed: seed)
         var logits = decode(prompt, cache: cache)
         var produced: [Int] = []
@@ -141,9 +143,10 @@ public struct TokenSampler {
     }
 
     public mutating func sample(_ logits: UnsafePointer<Float>, count: Int) -> Int {
+        // NaN never wins (`isBetter`), so an all-NaN row still yields an id inside the vocabulary.
         var best = 0
-        for j in 1..<count where logits[j] > logits[best] { best = j }
-        if temperature <= 0 { return best }
+        for j in 1..<count where logits[j] > logits[best] || (logits[best].isNaN && !logits[j].isNaN) { best = j }
+        if temperature <= 0 || !logits[best].isFinite { return best }
         let mx = Double(logits[best]), t = Double(temperature)
         let probs = (0..<count).map { exp((Double(logits[$0]) - mx) / t) }
         var order = Array(0..<count)

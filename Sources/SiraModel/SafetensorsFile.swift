@@ -118,18 +118,19 @@ public final class SafetensorsFile: @unchecked Sendable {
 
     public func entry(_ name: String) -> Entry? { byName[name].map { entries[$0] } }
 
-    /// The tensor converted to fp32 (F32, F16 and BF16 are supported).
-    public func tensor(_ name: String) throws -> Tensor {
+    /// The tensor converted to fp32 (F32, F16 and BF16 are supported). Unless `allowNonFinite`, a
+    /// NaN or infinity is an error naming the tensor and element (weights must be finite).
+    public func tensor(_ name: String, allowNonFinite: Bool = false) throws -> Tensor {
         guard let e = entry(name) else {
             throw SafetensorsError(path: url.path, tensor: name, reason: "no such tensor")
         }
         let out = Tensor(shape: e.shape)
-        try read(e, into: out.pointer)
+        try read(e, into: out.pointer, allowNonFinite: allowNonFinite)
         return out
     }
 
-    /// Converts the tensor into `destination` (`entry.count` floats).
-    public func read(_ e: Entry, into destination: UnsafeMutablePointer<Float>) throws {
+    /// Converts the tensor into `destination` (`entry.count` floats); non-finite values as `tensor`.
+    public func read(_ e: Entry, into destination: UnsafeMutablePointer<Float>, allowNonFinite: Bool = false) throws {
         let src = UnsafeRawPointer(file.bytes.baseAddress!) + dataStart + e.begin
         let n = e.count
         switch e.dtype {
@@ -152,6 +153,21 @@ public final class SafetensorsFile: @unchecked Sendable {
             throw SafetensorsError(path: url.path, tensor: e.name,
                                    reason: "dtype \(e.dtype.rawValue) cannot be read as floating point (F32, F16, BF16 are supported)")
         }
+        // Refused here, at the reader, for every weight (base, adapter, resumed state): a NaN or
+        // infinity would flow into kernels whose comparisons it makes false.
+        if !allowNonFinite, let bad = firstNonFinite(destination, count: n) {
+            throw SafetensorsError(path: url.path, tensor: e.name,
+                                   reason: "element \(bad) is \(destination[bad]) (weights must be finite)")
+        }
+    }
+
+    private func firstNonFinite(_ p: UnsafePointer<Float>, count n: Int) -> Int? {
+        var i = 0
+        while i < n {
+            if !p[i].isFinite { return i }
+            i &+= 1
+        }
+        return nil
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SiraIO
 import SiraModel
 import SiraPipeline
 
@@ -11,6 +12,9 @@ enum AdapterSource {
     @discardableResult
     static func attach(_ path: String, task: String?, to model: LlamaModel, modelFolder: URL, allowOtherBase: Bool) throws -> String {
         let url = URL(fileURLWithPath: path)
+        if url.pathExtension == "sira" {
+            do { try RegularFile.require(path) } catch { throw CommandError("\(error) (a .sira package is one file)") }
+        }
         guard isPackage(url) else {
             if task != nil { throw CommandError("--task applies to a .sira package; \(path) is an adapter file or folder") }
             try AdapterFiles.attach(from: url, to: model)

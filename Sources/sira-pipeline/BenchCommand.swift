@@ -11,6 +11,7 @@ struct BenchCommand: ParsableCommand {
             BenchPackageCommand.self,
             BenchPipelineCommand.self,
             BenchTrainCommand.self,
+            BenchValidateCommand.self,
             BenchWatchCommand.self,
             BenchTokenizerCommand.self,
             BenchModelCommand.self,

@@ -29,6 +29,9 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "Threads (default: all cores).") var threads: Int?
 
     func validate() throws {
+        if let threads, !(1...ModelOptions.maxThreads).contains(threads) {
+            throw ValidationError("--threads must be in 1...\(ModelOptions.maxThreads), got \(threads)")
+        }
         if merged == nil, peft == nil { throw ValidationError("give --merged DIR and/or --peft DIR") }
     }
 

@@ -36,8 +36,13 @@ struct GenerateCommand: ParsableCommand {
     @Flag(help: "Print one JSON object (text, token ids, why it stopped, start token, stop tokens, timings) instead of streaming.")
     var json = false
 
+    /// No model here has a context near this; larger values only invite overflow in index sums.
+    static let maxTokensLimit = 1 << 24
+
     func validate() throws {
-        guard maxTokens >= 0 else { throw ValidationError("--max-tokens must be >= 0") }
+        guard maxTokens >= 0, maxTokens <= Self.maxTokensLimit else {
+            throw ValidationError("--max-tokens must be in 0...\(Self.maxTokensLimit), got \(maxTokens)")
+        }
         guard temperature >= 0, temperature.isFinite else { throw ValidationError("--temperature must be >= 0") }
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
     }

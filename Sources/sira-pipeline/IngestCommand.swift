@@ -26,7 +26,8 @@ struct IngestCommand: ParsableCommand {
     @Option(help: "Read every file as this format: jsonl, csv, tsv or text (default: by extension).")
     var format: String?
 
-    @Option(name: .customLong("eval-fraction"), help: "Share of records in the eval split.")
+    // `.unconditional`: a negative number is the value (and then a range error), not an option.
+    @Option(name: .customLong("eval-fraction"), parsing: .unconditional, help: "Share of records in the eval split, in [0, 1).")
     var evalFraction: Double = IngestOptions.defaultEvalFraction
 
     @Option(name: .customLong("max-record-bytes"), help: "Longest accepted record in UTF-8 bytes.")
@@ -34,6 +35,12 @@ struct IngestCommand: ParsableCommand {
 
     @Option(name: .customLong("show-rejects"), help: "How many rejected rows to print.")
     var showRejects: Int = 20
+
+    func validate() throws {
+        guard evalFraction >= 0, evalFraction < 1 else { throw ValidationError("--eval-fraction must be in [0, 1), got \(evalFraction)") }
+        guard maxRecordBytes >= 1 else { throw ValidationError("--max-record-bytes must be at least 1, got \(maxRecordBytes)") }
+        guard showRejects >= 0 else { throw ValidationError("--show-rejects must be >= 0, got \(showRejects)") }
+    }
 
     func run() throws {
         var reader = ReaderOptions(maxRecordBytes: maxRecordBytes)

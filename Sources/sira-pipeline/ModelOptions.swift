@@ -21,6 +21,16 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Threads (default: all cores).")
     var threads: Int?
 
+    /// Thread counts beyond this are refused: the kernels split rows by `threads`, and a huge value
+    /// only feeds overflow into that arithmetic.
+    static let maxThreads = 1024
+
+    func validate() throws {
+        if let threads, !(1...Self.maxThreads).contains(threads) {
+            throw ValidationError("--threads must be in 1...\(Self.maxThreads), got \(threads)")
+        }
+    }
+
     /// The model folder with the threads set and the adapter attached (announced on stderr).
     func load() throws -> ModelFolder {
         if let threads { KernelThreads.count = threads }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiraIO
 import SiraData
 import SiraModel
 
@@ -32,7 +33,12 @@ struct ScoreCommand: ParsableCommand {
         var tokenizer: BPETokenizer?
         let inputURL = URL(fileURLWithPath: input)
         let data: Data
-        do { data = try Data(contentsOf: inputURL) } catch {
+        do {
+            try RegularFile.require(input)
+            data = try Data(contentsOf: inputURL)
+        } catch let error as NotARegularFile {
+            throw CommandError("\(error)")
+        } catch {
             throw CommandError("\(input): cannot read: \(error.localizedDescription)")
         }
         // Every line is read and checked before the first is scored, so a bad line stops the
@@ -121,7 +127,8 @@ enum ScoreExample {
             guard let list = ids as? [Any] else { throw fail("\"ids\" must be a list of integers") }
             var out: [Int] = []
             for v in list {
-                guard let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(),
+                // JSON true/false also arrive as NSNumber (objCType "c"): refused, not read as 1/0.
+                guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue == n.doubleValue.rounded(),
                       abs(n.doubleValue) < 1e15 else { throw fail("\"ids\" must be a list of integers") }
                 out.append(Int(n.doubleValue))
             }

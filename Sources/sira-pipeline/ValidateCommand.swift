@@ -3,7 +3,8 @@ import Foundation
 import SiraPipeline
 
 /// `sira-pipeline validate MANIFEST...`: loads each manifest exactly as `run` would and prints
-/// every problem as `file:line: key: problem`. Exits non-zero when any manifest has a problem.
+/// every problem as `file:line: key: problem`. Exit status 65 (EX_DATAERR) when any manifest is
+/// invalid: the status `run` gives for the same manifest.
 struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
@@ -43,6 +44,6 @@ struct ValidateCommand: ParsableCommand {
                 FileHandle.standardError.write(Data((error.description + "\n").utf8))
             }
         }
-        if failed > 0 { throw ExitCode(1) }
+        if failed > 0 { throw ExitCode(65) }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SiraIO
 import SiraStore
 
 /// `sira-pipeline verify PKG...`: checks `.sira` packages (structure, safety, SHA256SUMS, manifest)
@@ -16,6 +17,13 @@ struct VerifyCommand: ParsableCommand {
         var failed = 0
         var reports: [VerifyReport] = []
         for path in packages {
+            if FileKind(path: path) != .regular {
+                failed += 1
+                let problem = "\(NotARegularFile(path: path, kind: FileKind(path: path))) (a .sira package is one file)"
+                reports.append(VerifyReport(package: path, ok: false, problem: problem, contents: nil))
+                if !json { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
+                continue
+            }
             do {
                 let c = try SiraPackage.verify(URL(fileURLWithPath: path))
                 reports.append(VerifyReport(package: path, ok: true, problem: nil, contents: .init(c)))

@@ -60,7 +60,8 @@ private func expectError(_ bytes: [UInt8], mentions: [String], sourceLocation: S
     try Data(rawFile(header: header, data: data)).write(to: url)
     let f = try SafetensorsFile(url)
     #expect(f.metadata == ["k": "v"])
-    #expect(try f.tensor("h").array == [1, -2.5, 0x1p-24, 65504, -.infinity])
+    #expect(try f.tensor("h", allowNonFinite: true).array == [1, -2.5, 0x1p-24, 65504, -.infinity])
+    #expect { _ = try f.tensor("h") } throws: { "\($0)".contains("'h'") && "\($0)".contains("element 4 is -inf") }
     let b = try f.tensor("b")
     #expect(b.shape == [1, 2] && b.array == [1, -3])
     #expect(throws: SafetensorsError.self) { _ = try f.tensor("missing") }

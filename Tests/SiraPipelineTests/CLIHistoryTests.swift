@@ -19,7 +19,7 @@ import Testing
 
         """, to: "pipelines/bad.yaml")
         let bad = try p.command(["validate", "pipelines/bad.yaml"])
-        #expect(bad.status == 1)
+        #expect(bad.status == 65)
         #expect(bad.stderr.contains("pipelines/bad.yaml:5: adapters.lora.alpah: unknown key"), "\(bad.stderr)")
         #expect(bad.stderr.contains("pipelines/bad.yaml:7: evaluate.max_new_tokens: "), "\(bad.stderr)")
         #expect(!bad.stdout.contains("ok"))
@@ -30,7 +30,7 @@ import Testing
         #expect(good.stdout.contains("\(p.manifestPath): ok: pipeline 'tiny', 3 task(s), 1 variant(s), 18 stages"), "\(good.stdout)")
 
         let missing = try p.command(["validate", "pipelines/none.yaml"])
-        #expect(missing.status == 1)
+        #expect(missing.status == 65)
         #expect(missing.stderr.contains("pipelines/none.yaml"))
         #expect(!p.exists("data/runs.sqlite")) // validating never runs anything
     }

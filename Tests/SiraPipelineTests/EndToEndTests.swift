@@ -340,7 +340,7 @@ import Testing
         let p = try TinyPipeline()
         try p.tw.write("name: bad\ntasks: [{from: data/src/add.jsonl}]\nadapters: {lora: {r: 2}}\ntrain:\n  steps: many\n  lerning_rate: 0.1\n", to: "pipelines/bad.yaml")
         let v = try p.cli(["validate", "pipelines/bad.yaml", p.manifestPath]).wait()
-        #expect(v.status == 1)
+        #expect(v.status == 65)
         #expect(v.stderr.contains("pipelines/bad.yaml:5: train.steps: expected an integer, got 'many'"))
         #expect(v.stderr.contains("pipelines/bad.yaml:6: train.lerning_rate: unknown key"))
         #expect(v.stdout.contains("pipelines/tiny.yaml: ok"))

@@ -124,6 +124,7 @@ extension AdapterFiles {
             weights = url
             config = try self.config(of: url)
         }
+        try AdapterLimits.check(config, fits: model.config)
         let set = try AdapterSet(config: config, seed: 0)
         set.attach(to: model)
         do { try load(into: set, from: weights) } catch {

@@ -87,18 +87,18 @@ public struct StageGraph: Sendable {
         var indegree = Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, Set($0.dependencies).count) })
         var dependants: [StageID: [StageID]] = [:]
         for n in nodes { for d in Set(n.dependencies) { dependants[d, default: []].append(n.id) } }
+        // The ready set is a min-heap of positions in `nodes` (n log n): popping the smallest
+        // position is the order a sorted list would give, without its linear inserts.
         var ordered: [Node] = []
-        var ready = nodes.filter { indegree[$0.id] == 0 }.map(\.id)
+        var ready = PositionHeap()
+        for (i, n) in nodes.enumerated() where indegree[n.id] == 0 { ready.push(i) }
         let position = Dictionary(uniqueKeysWithValues: nodes.enumerated().map { ($0.element.id, $0.offset) })
-        while !ready.isEmpty {
-            let id = ready.removeFirst()
+        while let next = ready.pop() {
+            let id = nodes[next].id
             ordered.append(byID[id]!)
             for d in dependants[id] ?? [] {
                 indegree[d]! -= 1
-                if indegree[d] == 0 {
-                    let at = ready.firstIndex { position[$0]! > position[d]! } ?? ready.count
-                    ready.insert(d, at: at)
-                }
+                if indegree[d] == 0 { ready.push(position[d]!) }
             }
         }
         if ordered.count != nodes.count {
@@ -135,5 +135,39 @@ public enum StageGraphError: Error, CustomStringConvertible, Equatable {
         case let .missingDependency(id, dep): return "stage \(id) depends on \(dep), which is not in the pipeline"
         case let .cycle(ids): return "stages \(ids.map(\.description).joined(separator: ", ")) depend on each other in a cycle"
         }
+    }
+}
+
+/// A binary min-heap of node positions: the ready set of `StageGraph`'s topological sort.
+struct PositionHeap {
+    private var items: [Int] = []
+
+    mutating func push(_ x: Int) {
+        items.append(x)
+        var i = items.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            if items[parent] <= items[i] { break }
+            items.swapAt(parent, i)
+            i = parent
+        }
+    }
+
+    mutating func pop() -> Int? {
+        guard let top = items.first else { return nil }
+        let last = items.removeLast()
+        if items.isEmpty { return top }
+        items[0] = last
+        var i = 0
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var smallest = i
+            if l < items.count, items[l] < items[smallest] { smallest = l }
+            if r < items.count, items[r] < items[smallest] { smallest = r }
+            if smallest == i { break }
+            items.swapAt(i, smallest)
+            i = smallest
+        }
+        return top
     }
 }

@@ -77,6 +77,9 @@ public final class OpenedPackage: @unchecked Sendable {
     @discardableResult
     public func attach(_ name: String, to model: LlamaModel) throws -> AdapterSet {
         let config = try config(name)
+        do { try AdapterLimits.check(config, fits: model.config) } catch {
+            throw PackageUseError("\(url.path): adapters.\(name).config: \(error)")
+        }
         let set = try AdapterSet(config: config, seed: 0)
         set.attach(to: model)
         do {

@@ -1,12 +1,16 @@
 import Foundation
 import SiraData
+import SiraIO
 import SiraModel
 
 /// A base model for the `score` and `generate` commands: an HF folder (config.json, safetensors,
-/// tokenizer.json). The tokenizer is optional until text has to be encoded or decoded.
+/// tokenizer.json) or a GGUF file (weights dequantised to fp32, tokenizer from its
+/// `tokenizer.ggml.*` metadata). The tokenizer is optional until text has to be encoded or decoded.
 struct ModelFolder {
     let url: URL
     let model: LlamaModel
+    /// True when `url` is a GGUF file rather than an HF folder.
+    let isGGUF: Bool
     private let tokenizerURL: URL
     /// Seconds to load the model and attach the adapter (reported by score and generate).
     var loadSeconds = 0.0
@@ -14,20 +18,33 @@ struct ModelFolder {
     init(path: String) throws {
         url = URL(fileURLWithPath: path)
         var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir), isDir.boolValue else {
-            throw CommandError("\(path): not a model folder (expected config.json, model.safetensors, tokenizer.json)")
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
+        if exists, !isDir.boolValue, url.pathExtension.lowercased() == "gguf" {
+            isGGUF = true
+            model = try LlamaModel.load(gguf: url)
+            tokenizerURL = url
+            return
         }
+        guard exists, isDir.boolValue else {
+            throw CommandError("\(path): not a model folder (expected config.json, model.safetensors, tokenizer.json) nor a .gguf file")
+        }
+        isGGUF = false
         model = try LlamaModel.load(huggingFaceFolder: url)
         tokenizerURL = url.appendingPathComponent("tokenizer.json")
     }
 
-    /// The folder's tokenizer; an error naming the folder when it has none.
+    /// The model's tokenizer; an error naming the folder or file when it has none.
     func tokenizer() throws -> BPETokenizer {
-        guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
-            throw CommandError("\(url.path): no tokenizer.json (needed to encode or decode text)")
+        let tokenizer: BPETokenizer
+        if isGGUF {
+            tokenizer = try BPETokenizer(gguf: GGUFFile(url))
+        } else {
+            guard FileManager.default.fileExists(atPath: tokenizerURL.path) else {
+                throw CommandError("\(url.path): no tokenizer.json (needed to encode or decode text)")
+            }
+            // The folder's special-token rules (tokenizer_config.json, generation_config.json, config.json).
+            tokenizer = try BPETokenizer.load(modelFolder: url, tokenizerFile: tokenizerURL)
         }
-        // The folder's special-token rules (tokenizer_config.json, generation_config.json, config.json).
-        let tokenizer = try BPETokenizer.load(modelFolder: url, tokenizerFile: tokenizerURL)
         guard tokenizer.vocabSize <= model.config.vocabSize else {
             throw CommandError("\(tokenizerURL.path): \(tokenizer.vocabSize) token ids but the model's vocab_size is \(model.config.vocabSize)")
         }

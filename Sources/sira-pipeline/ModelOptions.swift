@@ -6,7 +6,7 @@ import SiraModel
 /// The options of the commands that run a model (`score`, `generate`): the base folder, an
 /// optional adapter (for a bundle, the task whose adapter to use), and the thread count.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "An HF model folder (config.json, model.safetensors or shards, tokenizer.json).")
+    @Option(help: "An HF model folder (config.json, model.safetensors or shards, tokenizer.json) or a GGUF file (FILE.gguf).")
     var model: String
 
     @Option(help: "An adapter: a file written by training (config in its metadata), a PEFT LoRA folder (adapter_config.json + adapter_model.safetensors), or a .sira package.")

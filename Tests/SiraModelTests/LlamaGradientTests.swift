@@ -135,7 +135,7 @@ private func familyModel(_ modelType: String, attentionBias: Bool, kvHeads: Int,
                              tieWordEmbeddings: tied, maxPositionEmbeddings: 64, modelType: modelType,
                              attentionBias: attentionBias)
     let model = LlamaModel(config: config, seed: seed)
-    var rng = LlamaRandom(seed: seed &+ 99)
+    var rng = Xoshiro256(seed: seed &+ 99)
     for p in model.parameters {
         for i in 0..<p.value.count {
             let r = Float(rng.nextNormal())
@@ -183,7 +183,7 @@ func realAdaptersTrainOnTheQwenFamilies(type: AdapterType, modelType: String) th
                                                    numExperts: 3, topK: 2, capacityFactor: nil, auxLossWeight: 0),
                              seed: 4)
     set.attach(to: model)
-    var rng = LlamaRandom(seed: 77)
+    var rng = Xoshiro256(seed: 77)
     for p in set.parameters { for i in 0..<p.value.count { p.value[i] = Float(rng.nextNormal() * 0.3) } }
     let batch = randomBatch(batch: 2, seq: 7, vocab: model.config.vocabSize, seed: 2)
     let report = checkGradients(model, batch, parameters: set.parameters.filter { $0.name.contains("lora_") && $0.name.contains("layers.0.") })

@@ -10,7 +10,7 @@ import Testing
     /// (the old arg-max search ran off the row when no element equalled the NaN maximum), counts
     /// the rows, and counts no NaN row as correct.
     @Test(arguments: [1, 7, 33, 129])
-    func crossEntropyRowsStayInTheirRowWithNaN(vocab: Int) {
+    func crossEntropyStaysInItsRowWithNaN(vocab: Int) {
         let rows = 3
         var logits = [Float](repeating: .nan, count: rows * vocab)
         for j in stride(from: 0, to: vocab, by: 2) { logits[vocab + j] = Float(j) }  // row 1: numbers and NaN
@@ -18,7 +18,7 @@ import Testing
         let targets = [Int32](repeating: Int32(vocab - 1), count: rows)
         let mask = [Float](repeating: 1, count: rows)
         let sums = logits.withUnsafeMutableBufferPointer { z in
-            crossEntropyRows(logits: z.baseAddress!, rows: rows, vocab: vocab, targets: targets, mask: mask, gradScale: nil)
+            softmaxCrossEntropy(logits: z.baseAddress!, targets: targets, weights: mask, rows: rows, vocab: vocab, gradScale: nil)
         }
         #expect(sums.tokens == rows)
         // Reference: the first index of the largest number, NaN ignored; an all-NaN row has none.

@@ -128,5 +128,5 @@ func craftedArchivesAreRefusedAndWriteNothingOutside(index: Int) throws {
     #expect(verifyProblem(notTar)?.problem == .corruptHeader("header checksum does not match"))
 
     let missing = dir.appendingPathComponent("missing.sira")
-    #expect(verifyProblem(missing).map { "\($0)" }?.contains("cannot open") == true)
+    #expect(verifyProblem(missing).map { "\($0)" }?.contains("no such file") == true)
 }

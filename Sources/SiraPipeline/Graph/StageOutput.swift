@@ -121,7 +121,7 @@ extension JSONEncoder {
         return e
     }
 
-    static var canonical: JSONEncoder {
+    public static var canonical: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .iso8601

@@ -55,14 +55,23 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
+        // Orchestration: manifest, graph, scheduler, executors, watcher, cron, recording. It does
+        // not know the model (no SiraModel, no SiraKernels): stages are plugged in by SiraStages.
         .target(name: "SiraPipeline", dependencies: [
-            "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
+            "SiraData", "SiraStore", "SiraIO",
             .product(name: "Yams", package: "Yams"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
-        .executableTarget(name: "sira-pipeline", dependencies: [
+        // The stage implementations (ingest ... package), evaluation, comparison and merge.
+        .target(name: "SiraStages", dependencies: [
             "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The HTML report renderer (run records in, one self-contained page out).
+        .target(name: "SiraReport", dependencies: ["SiraStages", "SiraPipeline", "SiraStore"]),
+        .executableTarget(name: "sira-pipeline", dependencies: [
+            "SiraReport", "SiraStages", "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -71,7 +80,7 @@ let package = Package(
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel", "SiraIO"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData", "SiraIO"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
-        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost", "sira-pipeline"]),
+        .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStages", "SiraReport", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost", "sira-pipeline"]),
         // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.
         .executableTarget(name: "WatchTestHost", dependencies: [
             "SiraPipeline", "SiraIO", .product(name: "Logging", package: "swift-log"),

@@ -2,6 +2,7 @@ import Foundation
 import SiraIO
 import SiraModel
 import SiraPipeline
+import SiraStages
 
 /// The `--adapter` of `score` and `generate`: an adapter file written by training, a PEFT LoRA
 /// folder, or a `.sira` package (verified and extracted through SiraStore; for a bundle, `--task`

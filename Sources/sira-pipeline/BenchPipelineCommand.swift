@@ -5,6 +5,7 @@ import ArgumentParser
 import Foundation
 import SiraIO
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline bench pipeline`: the scheduler's own costs (DESIGN.md §9).
@@ -136,7 +137,7 @@ struct BenchPipelineCommand: ParsableCommand {
             let start = Date()
             let session = try WorkspaceSession(workspace: ws, recorder: try StoreRecorder(workspace: ws), command: "bench pipeline")
             defer { session.close() }
-            let s = try session.run(manifest: m, options: RunOptions(trigger: "bench"), observer: nil)
+            let s = try session.run(manifest: m, planner: { try PipelinePlanner.plan($0, $1) }, options: RunOptions(trigger: "bench"), observer: nil)
             return (Date().timeIntervalSince(start), s)
         }
         let (warm, first) = try runOnce()

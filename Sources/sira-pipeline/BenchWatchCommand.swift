@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import SiraIO
 import SiraPipeline
+import SiraStages
 
 /// `sira-pipeline bench watch`: how fast the watch daemon turns dropped files into runs
 /// (DESIGN.md §9, target: file dropped → run started < 1 s).

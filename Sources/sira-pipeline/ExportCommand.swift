@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SiraModel
 import SiraPipeline
+import SiraStages
 
 /// `sira-pipeline export PKG --merged DIR | --peft DIR [--task T] [--base DIR]`: a LoRA adapter
 /// from a `.sira` package as something other tools load.

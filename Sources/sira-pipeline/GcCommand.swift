@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline gc --keep N | --older-than D`: retention over `checkpoints/<pipeline>/<run>/`

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline metrics RUN KEY`: one metric's series (step, value, time) per task and variant.

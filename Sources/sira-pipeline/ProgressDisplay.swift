@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// The live view of a run. On a terminal it keeps a block at the bottom that is redrawn in place

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import SiraIO
 import SiraPipeline
+import SiraReport
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline report RUN [-o FILE.html] [--workspace DIR]`: one self-contained HTML page

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline run MANIFEST... [--jobs N] [--workspace DIR] [--all] [--executor local|slurm]`: runs pipelines once,
@@ -111,7 +112,7 @@ struct RunCommand: ParsableCommand {
             case let (.slurm, .slurm(spec)): options.executor = SlurmExecutor(options: SlurmExecutorOptions(spec: spec))
             case (.slurm, .local): options.executor = SlurmExecutor(options: SlurmExecutorOptions(spec: SlurmSpec.defaults))
             }
-            let summary = try session.run(manifest: manifest, options: options, observer: display)
+            let summary = try session.run(manifest: manifest, planner: { try PipelinePlanner.plan($0, $1) }, options: options, observer: display)
             RunSummaryPrinter(summary: summary, manifest: manifest, workspace: ws).print()
             switch summary.status {
             case .succeeded: break

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// Options shared by the run-history commands (`runs`, `show`, `compare`, `metrics`, `gc`).

@@ -1,5 +1,6 @@
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// The table printed when a run ends: each stage with status, attempts and time, then the

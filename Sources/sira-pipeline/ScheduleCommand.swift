@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline schedule [--next N]`: each pipeline's schedule, its last tick and its next fire

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 import SiraStore
 
 /// `sira-pipeline show RUN`: one run's stages (status, duration, cache hits), the comparison of

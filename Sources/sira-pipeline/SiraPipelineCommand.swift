@@ -1,5 +1,6 @@
 import ArgumentParser
 import SiraPipeline
+import SiraStages
 
 /// The root command. Each subcommand lives in its own file, named for the command.
 @main

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 
 /// `sira-pipeline slurm-check [--workspace DIR] [--partition P] [--account A] [--time T]
 /// [--memory M] [--cpus N] [--tasks N] [--keep]`: before trusting a cluster with a pipeline,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 
 /// `sira-pipeline stage-exec --workspace DIR --run RUN --stage STAGE [--attempt N]`: what every
 /// Slurm job runs. One attempt of one stage of a run submitted by `run` with `executor: slurm`,
@@ -40,7 +41,7 @@ struct StageExecCommand: ParsableCommand {
         }
         defer { signals.stop() }
         let ws = Workspace(root: URL(fileURLWithPath: workspace))
-        let status = StageExec.run(workspace: ws, runID: runID, stage: stage, attempt: attempt, cancellation: flag) { line in
+        let status = StageExec.run(workspace: ws, planner: { try PipelinePlanner.plan($0, $1) }, runID: runID, stage: stage, attempt: attempt, cancellation: flag) { line in
             FileHandle.standardError.write(Data((line + "\n").utf8))
         }
         if status != 0 { throw ExitCode(status) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraPipeline
+import SiraStages
 
 /// `sira-pipeline validate MANIFEST...`: loads each manifest exactly as `run` would and prints
 /// every problem as `file:line: key: problem`. Exit status 65 (EX_DATAERR) when any manifest is

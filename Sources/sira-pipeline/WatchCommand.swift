@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SiraPipeline
+import SiraStages
 
 /// `sira-pipeline watch [--poll] [--jobs N] [--log-format text|json]`: the long-running daemon that
 /// runs pipelines when complete files land in `data/inbox/` and when their schedules fire, until

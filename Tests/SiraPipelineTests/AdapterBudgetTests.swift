@@ -2,6 +2,8 @@ import Foundation
 import SiraModel
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// Parameter budgets of the comparison and per-layer router statistics.
 @Suite struct AdapterBudgetTests {

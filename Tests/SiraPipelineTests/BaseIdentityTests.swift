@@ -2,6 +2,8 @@ import Foundation
 import SiraModel
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `BaseIdentity`: tensors + normalised configuration, whatever files hold them. The fixture of
 /// the GGUF model tests writes one tiny Llama as an HF folder and, with the PyPI `gguf` package, as

@@ -4,6 +4,8 @@ import SiraModel
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 extension TinyPipeline {
     /// A stage's published output in `run`, found through its recorded cache key.

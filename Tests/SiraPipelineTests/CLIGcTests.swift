@@ -3,6 +3,8 @@ import SiraIO
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `sira-pipeline gc` on a workspace with real runs: what goes, what stays, and that the newest
 /// successful package of a pipeline always stays.

@@ -2,6 +2,8 @@ import Foundation
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `validate`, `runs`, `show`, `metrics` and `compare` as people run them: the built binary in a
 /// child process on a tiny workspace, checked against what the database and the disk hold.

@@ -2,6 +2,8 @@ import Foundation
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `score` and `generate` with the model options they share (`--model`, `--adapter`, `--task`,
 /// `--threads`), on the base and packages a tiny run produced.

@@ -2,6 +2,8 @@ import Foundation
 import SiraModel
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `generate` and `score` on an HF folder with its own special-token files (`TinyHFFolder`), and an
 /// HF-folder base through a whole run: linked as it is, identified by content.

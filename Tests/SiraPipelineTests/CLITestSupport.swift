@@ -2,6 +2,8 @@ import Foundation
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// Helpers for the tests that drive the built `sira-pipeline` binary and check what it did
 /// against the database (read back through `RunStore`) and the files on disk.

@@ -3,6 +3,8 @@ import SiraIO
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `sira-pipeline verify` on packages a real run published, intact and damaged.
 @Suite(.serialized) struct CLIVerifyTests {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 @Suite struct CatchUpTests {
     /// Nightly at 02:00 UTC; last fired 2024-05-01 02:00; the machine comes back 2024-05-05 09:00,

@@ -2,6 +2,8 @@ import Foundation
 import SiraModel
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// The `compare:` section: the paper's protocol expanded into seed replicas of every arm, the
 /// parameter-matched LoRA resolved against the base's shape, and the graph that ships a bundle.

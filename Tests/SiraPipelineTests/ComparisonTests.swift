@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 @Suite struct ComparisonTests {
     @Test func seedSuffixesSplitOnlyWhenWellFormed() {

@@ -1,5 +1,7 @@
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 @Suite struct CronExpressionTests {
     @Test func fieldsExpandListsRangesStepsAndNames() throws {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// "2024-03-31T01:00:00Z" → Date.
 func utc(_ text: String) -> Date {

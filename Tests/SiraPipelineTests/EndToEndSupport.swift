@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// A workspace with two small exact-match tasks (`add`, `rev`) and a corpus, and a tiny manifest
 /// that runs end to end in seconds in a debug build.

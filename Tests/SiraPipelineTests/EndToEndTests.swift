@@ -3,6 +3,8 @@ import SiraIO
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// The product as people use it: the `sira-pipeline` binary on a tiny manifest, in child processes.
 @Suite(.serialized) struct EndToEndTests {

@@ -3,6 +3,8 @@ import SiraData
 import SiraModel
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// The evaluate stage's numbers on a tiny model, against independent references: the loss and
 /// token accuracy recomputed in Double from per-example logits (no padding, no batching), exact

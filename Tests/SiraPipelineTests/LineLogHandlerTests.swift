@@ -2,6 +2,8 @@ import Foundation
 import Logging
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 @Suite struct LineLogHandlerTests {
     final class Lines: @unchecked Sendable {

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// The 1-based line of the first line containing `needle`: an expectation computed from the text
 /// itself, independent of the YAML parser's marks.

@@ -4,6 +4,8 @@ import SiraModel
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// Merging a LoRA into its base, PEFT export, and bundles: adapters read back from packages give
 /// exactly the numbers the in-memory adapters gave.

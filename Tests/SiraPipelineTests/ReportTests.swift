@@ -2,6 +2,8 @@ import Foundation
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 #if canImport(FoundationXML)
 import FoundationXML
 #endif

@@ -2,6 +2,8 @@ import Foundation
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// The clock against a real SQLite store in a temporary folder; "restarts" are new clock objects
 /// on the same database.

@@ -3,6 +3,8 @@ import SiraData
 import SiraModel
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 @Suite struct ShardMixtureSourceTests {
     /// A shard of `count` examples of `length` tokens; token values `base + example·10 + position`,

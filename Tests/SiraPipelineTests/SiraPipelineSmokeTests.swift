@@ -1,5 +1,7 @@
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 @Test func toolVersionIsSemantic() {
     let parts = ToolVersion.string.split(separator: ".")

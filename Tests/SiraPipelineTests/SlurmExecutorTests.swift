@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import SiraStore
 import Testing
 

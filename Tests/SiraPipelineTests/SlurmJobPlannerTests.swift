@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import Testing
 
 /// The grouping of stages into job arrays and the Slurm dependency strings, checked against

@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import Testing
 
 /// Job scripts are run by `/bin/sh` here, with a stand-in for `sira-pipeline` that prints its

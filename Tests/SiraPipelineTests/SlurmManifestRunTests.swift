@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import SiraStore
 import Testing
 
@@ -58,7 +60,7 @@ struct SlurmManifestRunTests {
     static func run(_ manifest: Manifest, in ws: Workspace, executor: StageExecutor, recorder: RunRecorder) throws -> RunSummary {
         let session = try WorkspaceSession(workspace: ws, recorder: recorder)
         defer { session.close() }
-        return try session.run(manifest: manifest, options: RunOptions(heartbeatInterval: 0.5, backoff: 0.2, executor: executor), observer: nil)
+        return try session.run(manifest: manifest, planner: { try PipelinePlanner.plan($0, $1) }, options: RunOptions(heartbeatInterval: 0.5, backoff: 0.2, executor: executor), observer: nil)
     }
 
     /// Metrics that measure the machine (throughput, time) rather than the computation, and the

@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import Testing
 
 /// `executor: {slurm: {...}}`: every setting read, every bad one reported as

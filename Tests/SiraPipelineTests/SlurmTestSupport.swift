@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import Testing
 
 /// The real Slurm the executor tests run against: the single-node cluster that

@@ -1,6 +1,8 @@
 import Foundation
 import SiraIO
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 import SiraStore
 
 /// A temporary workspace folder, removed when the test ends.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// `from: "data/inbox/{task}/*.jsonl"`: one task per folder, named by it, found at plan time.
 @Suite struct TaskFoldersTests {

@@ -2,6 +2,8 @@ import Foundation
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// A real daemon process (`WatchTestHost`) killed with -9 in the middle of a run, then started
 /// again: the run is marked crashed and resumed from the stage's saved state.

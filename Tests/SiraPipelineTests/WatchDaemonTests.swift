@@ -4,6 +4,8 @@ import SiraIO
 import SiraStore
 import Testing
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// A daemon on a temporary workspace with synthetic stages; hooks collect what happened.
 final class DaemonHarness: @unchecked Sendable {

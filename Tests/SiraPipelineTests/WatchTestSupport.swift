@@ -1,5 +1,7 @@
 import Foundation
 @testable import SiraPipeline
+@testable import SiraStages
+@testable import SiraReport
 
 /// A fresh folder under the system temporary folder, removed afterwards.
 func withTemporaryFolder<T>(_ body: (URL) throws -> T) throws -> T {

@@ -40,7 +40,7 @@ public struct ExecutionPlan: Sendable {
 /// `sira-pipeline stage-exec`, which reads the source from the run's folder on the shared
 /// filesystem, rebuilds every stage and runs the one it was given.
 public enum StageSource: Sendable, Equatable {
-    /// A manifest's pipeline (`PipelinePlanner`); jobs read a copy of the manifest's bytes taken
+    /// A manifest's pipeline (the program's `StagePlanner`); jobs read a copy of the manifest's bytes taken
     /// when the run was submitted, so editing the file meanwhile cannot change a running pipeline.
     case manifest(Manifest)
     /// The synthetic probe pipeline (`slurm-check`, executor tests).

@@ -47,7 +47,7 @@ struct SlurmRunFolder: Sendable {
     }
 
     /// The run's stages, rebuilt from `run.json` (and the manifest copy) in any process.
-    func stages(_ spec: SlurmRunSpec) throws -> [any PipelineStage] {
+    func stages(_ spec: SlurmRunSpec, planner: StagePlanner) throws -> [any PipelineStage] {
         switch spec.source {
         case let .probe(p):
             return p.stages()
@@ -56,7 +56,7 @@ struct SlurmRunFolder: Sendable {
             guard manifest.sha256 == sha256 else {
                 throw StageFailure("\(workspace.relative(manifestURL)) does not match the manifest the run was submitted with")
             }
-            return try PipelinePlanner.plan(manifest, workspace)
+            return try planner(manifest, workspace)
         }
     }
 

@@ -21,8 +21,8 @@ public enum StageExec {
 
     /// Runs attempt `attempt` of stage `stage` (as written in `run.json`) of run `runID`.
     /// `cancellation` is set by the caller's SIGTERM/SIGINT handler. `say` gets messages for the
-    /// job's output file.
-    public static func run(workspace ws: Workspace, runID: Int64, stage: String, attempt: Int,
+    /// job's output file. `planner` rebuilds a manifest run's stages (the product's planner).
+    public static func run(workspace ws: Workspace, planner: StagePlanner, runID: Int64, stage: String, attempt: Int,
                            cancellation: CancellationFlag, say: (String) -> Void) -> Int32 {
         let started = Date()
         let folder = SlurmRunFolder(workspace: ws, runID: runID)
@@ -60,7 +60,7 @@ public enum StageExec {
         }
         let stages: [any PipelineStage]
         do {
-            stages = try folder.stages(spec)
+            stages = try folder.stages(spec, planner: planner)
         } catch {
             return finish(.failed, key: nil, error: "cannot rebuild the stages of run \(runID): \(error)")
         }

@@ -67,7 +67,7 @@ public struct StageGraph: Sendable {
             let trained = nodes.filter { $0.id.kind == .train }.map(\.id)
             let evaluated = nodes.filter { $0.id.kind == .evaluate }.map(\.id)
             add(StageID(.merge), [base] + trained + evaluated)
-            add(StageID(.package, variant: BundlePackageStage.variantName), [StageID(.merge), tokenizer, base])
+            add(StageID(.package, variant: StageID.bundleVariant), [StageID(.merge), tokenizer, base])
         }
         try self.init(nodes: nodes)
     }

@@ -23,6 +23,8 @@ public struct StageID: Hashable, Sendable, Codable, Comparable, CustomStringConv
 
     /// The variant name under which the base model is evaluated without an adapter.
     public static let baseVariant = "base"
+    /// The variant name of the one package that bundles every adapter (`package@bundle`).
+    public static let bundleVariant = "bundle"
 
     public var description: String {
         var s = kind.rawValue

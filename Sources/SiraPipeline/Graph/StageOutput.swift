@@ -11,6 +11,8 @@ public struct StageOutput: Codable, Sendable, Equatable {
         public var path: String
         public var bytes: Int64
         public var sha256: String
+
+        public init(path: String, bytes: Int64, sha256: String) { self.path = path; self.bytes = bytes; self.sha256 = sha256 }
     }
 
     /// A file the stage published outside its folder (a dataset snapshot owned by SiraData).
@@ -18,6 +20,8 @@ public struct StageOutput: Codable, Sendable, Equatable {
         /// Relative to the workspace root.
         public var path: String
         public var sha256: String
+
+        public init(path: String, sha256: String) { self.path = path; self.sha256 = sha256 }
     }
 
     public static let fileName = "_output.json"
@@ -60,7 +64,7 @@ public struct StageOutput: Codable, Sendable, Equatable {
     }
 
     /// SHA-256 over the sorted file list with each file's hash: the content identity of the output.
-    static func digest(files: [File], external: [External]) -> String {
+    public static func digest(files: [File], external: [External]) -> String {
         var h = ContentHasher()
         for f in files { h.update("file \(f.path) \(f.bytes) \(f.sha256)\n") }
         for e in external { h.update("external \(e.path) \(e.sha256)\n") }
@@ -110,14 +114,14 @@ public struct StageOutput: Codable, Sendable, Equatable {
 
 extension JSONEncoder {
     /// Sorted keys and ISO dates: stable bytes for hashing and diffing.
-    static var pipeline: JSONEncoder {
+    public static var pipeline: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .iso8601
         return e
     }
 
-    static var canonical: JSONEncoder {
+    public static var canonical: JSONEncoder {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         e.dateEncodingStrategy = .iso8601
@@ -126,9 +130,14 @@ extension JSONEncoder {
 }
 
 extension JSONDecoder {
-    static var pipeline: JSONDecoder {
+    public static var pipeline: JSONDecoder {
         let d = JSONDecoder()
         d.dateDecodingStrategy = .iso8601
         return d
     }
+}
+
+extension StageOutput {
+    /// The tokenizer stage's file that later stages and published checkpoints read.
+    public static let tokenizerFileName = "tokenizer.json"
 }

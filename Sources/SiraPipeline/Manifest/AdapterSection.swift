@@ -33,7 +33,7 @@ struct AdapterSection {
                 v.fail("'base' is reserved (the base model is evaluated as 'base')")
                 continue
             }
-            if name == BundlePackageStage.variantName {
+            if name == StageID.bundleVariant {
                 v.fail("'\(name)' is reserved (the package of every task's chosen adapter)")
                 continue
             }

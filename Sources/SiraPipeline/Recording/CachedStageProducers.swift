@@ -7,7 +7,7 @@ public enum CachedStageProducers {
     /// produced its output (usually in an earlier run), in first-start order. Stages whose
     /// producer is no longer recorded are left out.
     public static func of(_ detail: RunDetail, store: RunStore) throws -> [(stage: StageRunRecord, producer: StageRunRecord)] {
-        try ReportData.latestAttempts(detail.stages).compactMap { stage in
+        try StageAttempts.latest(detail.stages).compactMap { stage in
             guard stage.status == .cached, let key = stage.cacheKey,
                   let producer = try store.lastSuccessfulStage(cacheKey: key) else { return nil }
             return (stage, producer)

@@ -1,10 +1,10 @@
 import Foundation
 
 extension WorkspaceSession {
-    /// Runs a manifest: plans its stages (`PipelinePlanner`), runs them as one recorded run, and
+    /// Runs a manifest: plans its stages (`planner`), runs them as one recorded run, and
     /// publishes the packages of the run into `checkpoints/<pipeline>/<run>/` with an index.
-    public func run(manifest: Manifest, options: RunOptions, observer: PipelineObserver?) throws -> RunSummary {
-        let stages = try PipelinePlanner.plan(manifest, workspace)
+    public func run(manifest: Manifest, planner: StagePlanner, options: RunOptions, observer: PipelineObserver?) throws -> RunSummary {
+        let stages = try planner(manifest, workspace)
         var options = options
         options.source = options.source ?? .manifest(manifest)
         if options.executor == nil, case let .slurm(spec) = manifest.executor {

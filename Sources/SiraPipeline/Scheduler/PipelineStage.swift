@@ -44,4 +44,5 @@ public struct StageResult: Sendable {
 /// saved its resumable state before polling.
 public struct StageCancelled: Error, CustomStringConvertible {
     public var description: String { "cancelled" }
+    public init() {}
 }

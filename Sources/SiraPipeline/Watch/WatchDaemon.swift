@@ -6,10 +6,6 @@ import Logging
 import SiraData
 import SiraStore
 
-/// Builds the stages of one run of a manifest (the CLI passes the product's planner; tests pass
-/// synthetic stages).
-public typealias StagePlanner = @Sendable (Manifest, Workspace) throws -> [any PipelineStage]
-
 /// Moves a file no pipeline takes out of the inbox, keeping it with its reason; returns where
 /// it went.
 public typealias QuarantineAction = @Sendable (_ file: URL, _ reason: String) throws -> URL

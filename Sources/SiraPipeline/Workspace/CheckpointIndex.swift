@@ -97,9 +97,9 @@ public enum CheckpointIndex {
             try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
             try HardLink.linkOrCopy(base.url(f.path), to: target)
         }
-        let tokenizer = dest.appendingPathComponent(TokenizerFiles.fileName)
+        let tokenizer = dest.appendingPathComponent(StageOutput.tokenizerFileName)
         if !FileManager.default.fileExists(atPath: tokenizer.path), let t = output(.tokenizer) {
-            try HardLink.linkOrCopy(t.url(TokenizerFiles.fileName), to: tokenizer)
+            try HardLink.linkOrCopy(t.url(StageOutput.tokenizerFileName), to: tokenizer)
         }
         return true
     }

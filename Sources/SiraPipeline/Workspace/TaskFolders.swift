@@ -32,7 +32,7 @@ public enum TaskFolders {
     }
 
     /// The folder that holds the task folders (`data/inbox` for `data/inbox/{task}/*.jsonl`).
-    static func parent(_ from: String) -> String {
+    public static func parent(_ from: String) -> String {
         let parts = from.split(separator: "/", omittingEmptySubsequences: false)
         let i = parts.firstIndex { $0 == Substring(placeholder) } ?? parts.count
         return parts[..<i].joined(separator: "/")

@@ -1,0 +1,32 @@
+import Foundation
+import SiraPipeline
+import SiraModel
+
+/// What a variant becomes once the base is known: a `lora-wide` (`matchParametersOf`) gets the
+/// LoRA rank whose trainable parameter count is nearest the named variant's on this base, with
+/// `lora_alpha` scaled so `alpha / r` stays as written; everything else is unchanged.
+enum VariantResolution {
+    /// The shape of the manifest's base: the built-in's settings, or an HF folder's config.json.
+    static func baseShape(_ m: Manifest, _ workspace: Workspace) throws -> LlamaConfig {
+        switch m.base {
+        case let .builtin(b):
+            return LlamaConfig(hiddenSize: b.hidden, intermediateSize: b.intermediate, numHiddenLayers: b.layers,
+                               numAttentionHeads: b.heads, numKeyValueHeads: b.kvHeads, vocabSize: 1)
+        case let .hf(path):
+            return try LlamaConfig.load(from: workspace.resolve(path).appendingPathComponent("config.json"))
+        }
+    }
+
+    static func resolve(_ v: AdapterVariant, in m: Manifest, shape: () throws -> LlamaConfig) throws -> AdapterVariant {
+        guard let target = v.matchParametersOf else { return v }
+        guard let reference = m.adapters.first(where: { VariantName(parsing: $0.name).variant == target && $0.matchParametersOf == nil }) else {
+            throw StageFailure("\(v.name): matches the parameters of '\(target)', which is not a variant of this pipeline")
+        }
+        let config = try shape()
+        let budget = AdapterParameterCount.count(reference.adapterConfig, model: config)
+        var out = v
+        out.r = AdapterParameterCount.loraRank(matching: budget, targetModules: v.targetModules, model: config)
+        out.loraAlpha = v.loraAlpha * Double(out.r) / Double(v.r)
+        return out
+    }
+}

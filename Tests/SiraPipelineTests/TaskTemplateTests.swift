@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SiraData
 @testable import SiraPipeline
+@testable import SiraStages
 
 /// The per-task `template: chat | plain` key, how the tokenize stage resolves it against the
 /// tokenizer's folder, and that it is part of the stage's cache key.

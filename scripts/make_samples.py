@@ -160,11 +160,11 @@ def render_iso():
             return json.load(f)[key]
     def jsonl(rows):
         return "".join(json.dumps({"prompt": p, "completion": c}, ensure_ascii=False) + "\n" for p, c in rows)
-    countries = [(f"What is the ISO 3166-1 alpha-3 code of {c['name']}? Reply with the code only.", c["alpha_3"])
+    countries = [(f"ISO 3166-1 alpha-3 code of {c['name']}?", c["alpha_3"])
                  for c in load("iso_3166-1.json", "3166-1")]
-    currencies = [(f"What is the ISO 4217 code of the currency called {c['name']}? Reply with the code only.", c["alpha_3"])
+    currencies = [(f"ISO 4217 code of the currency {c['name']}?", c["alpha_3"])
                   for c in load("iso_4217.json", "4217")]
-    languages = [(f"What is the two-letter ISO 639-1 code of the {l['name']} language? Reply with the code only.", l["alpha_2"])
+    languages = [(f"ISO 639-1 code of the {l['name']} language?", l["alpha_2"])
                  for l in load("iso_639-2.json", "639-2") if "alpha_2" in l]
     return {"iso/country_codes.jsonl": jsonl(countries), "iso/currency_codes.jsonl": jsonl(currencies),
             "iso/language_codes.jsonl": jsonl(languages)}

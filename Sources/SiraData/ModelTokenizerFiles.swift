@@ -129,6 +129,12 @@ extension BPETokenizer {
         return "start token: \(start); generation stops at: \(stops.isEmpty ? "nothing" : list)"
     }
 
+    /// The text of the start token the tokenizer adds itself (nil when it adds none): what a
+    /// chat template's leading `bos_token` must not repeat (`ModelChatTemplate.apply`).
+    public var startTokenText: String? {
+        bosID >= 0 ? String(decoding: tokenBytes(bosID), as: UTF8.self) : nil
+    }
+
     /// The name of a token for messages: an added token's text, else its bytes as text.
     public func tokenName(_ id: Int) -> String {
         if let t = addedTokens.first(where: { $0.id == id }) { return t.content }

@@ -9,7 +9,9 @@ import SiraModel
 /// generation_config.json's `eos_token_id` (a list is allowed), config.json's, or the end token,
 /// after `--max-tokens`, or at `max_position_embeddings`. Stderr says which start token was added,
 /// which ids stop, the load time and tokens/s; `--json` prints them with the text as one object
-/// instead of streaming.
+/// instead of streaming. When the model has a chat template (and `--template` is not `plain`), the
+/// prompt is a user turn (after `--system`, if given) rendered as the template renders it up to the
+/// assistant's header, exactly as the pipeline renders a task's prompts for training.
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
@@ -20,6 +22,12 @@ struct GenerateCommand: ParsableCommand {
 
     @Option(help: "The prompt text.")
     var prompt: String
+
+    @Option(help: "How the prompt reaches the model: 'chat' through its chat template as a user turn, 'plain' as it is; default: chat when the model has a template.")
+    var template: TemplateMode?
+
+    @Option(help: "A system message before the prompt (chat template only).")
+    var system: String?
 
     @Option(help: "Most tokens to generate.")
     var maxTokens = 128
@@ -47,16 +55,34 @@ struct GenerateCommand: ParsableCommand {
         guard topP > 0, topP <= 1 else { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
+    /// The prompt as the model gets it: rendered through its chat template unless `plain`.
+    func promptText(_ folder: ModelFolder, _ tokenizer: BPETokenizer) throws -> (text: String, chat: Bool) {
+        if template == .plain {
+            if system != nil { throw CommandError("--system needs the chat template (it is a system turn); drop --template plain") }
+            return (prompt, false)
+        }
+        guard let chat = try folder.chatTemplate(tokenizer) else {
+            if template == .chat { throw CommandError("\(folder.url.path): --template chat, but the model has no chat template") }
+            if system != nil { throw CommandError("\(folder.url.path): --system needs a chat template, and the model has none") }
+            return (prompt, false)
+        }
+        FileHandle.standardError.write(Data("chat template: \(chat.template.name)\n".utf8))
+        let rendered = try chat.apply(to: Example(prompt: prompt, completion: ""), system: system, bosText: tokenizer.startTokenText)
+        return (rendered.prompt, true)
+    }
+
     func run() throws {
         let folder = try modelOptions.load()
         let llama = folder.model
         let tokenizer = try folder.tokenizer()
-        let ids = tokenizer.rules.prefix.map(Int.init) + tokenizer.encode(prompt)
+        let (text, chat) = try promptText(folder, tokenizer)
+        let ids = tokenizer.rules.prefix.map(Int.init) + tokenizer.encode(text)
         guard !ids.isEmpty else { throw CommandError("the prompt encodes to no tokens and the tokenizer adds no start token") }
         guard ids.count < llama.config.contextLength else {
             throw CommandError("the prompt is \(ids.count) tokens; the model's context is \(llama.config.contextLength)")
         }
-        let report = folder.tokenReport(tokenizer)
+        var report = folder.tokenReport(tokenizer)
+        report.json += ", \"template\": \(chat ? "\"chat\"" : "\"plain\"")"
         FileHandle.standardError.write(Data("\(report.line)\n".utf8))
         let stop = Set(folder.stopIDs(tokenizer))
         let out = FileHandle.standardOutput
@@ -86,3 +112,5 @@ struct GenerateCommand: ParsableCommand {
         }
     }
 }
+
+extension TemplateMode: ExpressibleByArgument {}

@@ -16,21 +16,22 @@ struct ModelFolder {
     var loadSeconds = 0.0
 
     init(path: String) throws {
-        url = URL(fileURLWithPath: path)
-        var isDir: ObjCBool = false
-        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDir)
-        if exists, !isDir.boolValue, url.pathExtension.lowercased() == "gguf" {
+        let kind: ModelFiles.Kind
+        do { kind = try ModelFiles.kind(of: URL(fileURLWithPath: path)) } catch {
+            throw CommandError("\(error) (--model takes an HF folder with config.json, model.safetensors and tokenizer.json, or a .gguf file)")
+        }
+        switch kind {
+        case let .gguf(file):
+            url = file
             isGGUF = true
-            model = try LlamaModel.load(gguf: url)
-            tokenizerURL = url
-            return
+            model = try LlamaModel.load(gguf: file)
+            tokenizerURL = file
+        case let .huggingFace(folder):
+            url = folder
+            isGGUF = false
+            model = try LlamaModel.load(huggingFaceFolder: folder)
+            tokenizerURL = folder.appendingPathComponent("tokenizer.json")
         }
-        guard exists, isDir.boolValue else {
-            throw CommandError("\(path): not a model folder (expected config.json, model.safetensors, tokenizer.json) nor a .gguf file")
-        }
-        isGGUF = false
-        model = try LlamaModel.load(huggingFaceFolder: url)
-        tokenizerURL = url.appendingPathComponent("tokenizer.json")
     }
 
     /// The model's tokenizer; an error naming the folder or file when it has none.
@@ -49,6 +50,20 @@ struct ModelFolder {
             throw CommandError("\(tokenizerURL.path): \(tokenizer.vocabSize) token ids but the model's vocab_size is \(model.config.vocabSize)")
         }
         return tokenizer
+    }
+
+    /// The model's chat template (nil when it has none): tokenizer_config.json or
+    /// chat_template.jinja in an HF folder, `tokenizer.chat_template` in a GGUF file, rendered
+    /// with the start and end tokens' strings.
+    func chatTemplate(_ tokenizer: BPETokenizer) throws -> ModelChatTemplate? {
+        guard isGGUF else { return try ModelChatTemplate.load(folder: url) }
+        guard let source = try GGUFFile(url)["tokenizer.chat_template"]?.string else { return nil }
+        var specials: [String: String] = [:]
+        if let bos = tokenizer.rules.bosID { specials["bos_token"] = tokenizer.tokenName(bos) }
+        if let eos = tokenizer.rules.eosID { specials["eos_token"] = tokenizer.tokenName(eos) }
+        do { return try ModelChatTemplate(source: source, name: "\(url.path) tokenizer.chat_template", specialTokens: specials) } catch {
+            throw CommandError(error.description)
+        }
     }
 
     /// The ids generation stops at: the tokenizer's rules and config.json's `eos_token_id`.

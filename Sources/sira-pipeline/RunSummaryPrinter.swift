@@ -56,6 +56,8 @@ struct RunSummaryPrinter {
         }
         var kinds: [String: String] = [:]
         for v in manifest.adapters { kinds[VariantName(parsing: v.name).variant] = v.kind.rawValue }
-        return ComparisonTable(Comparison(results: results, architectures: kinds), parameters: parameters)
+        var evaluated: [String] = []
+        for s in summary.stages where s.id.kind == .evaluate { if let t = s.id.task, !evaluated.contains(t) { evaluated.append(t) } }
+        return ComparisonTable(Comparison(results: results, architectures: kinds), parameters: parameters, evaluatedTasks: evaluated)
     }
 }

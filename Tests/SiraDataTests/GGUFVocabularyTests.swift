@@ -58,6 +58,15 @@ json.dump(result, sys.stdout)
         // The file's rules: start token only where add_bos_token says so; eos stops generation.
         #expect(tok.rules.addBOS == (pre == "llama-bpe") && tok.bosID == (pre == "llama-bpe" ? 1 : -1))
         #expect(tok.eosID == 2 && tok.rules.stopIDs == [2])
+        // A pipeline's tokenizer stage saves a GGUF base's vocabulary as tokenizer.json: read
+        // back, it still encodes as the library does.
+        let saved = dir.appendingPathComponent("\(pre).tokenizer.json")
+        try tok.save(to: saved)
+        let reloaded = try BPETokenizer(contentsOf: saved)
+        for (i, text) in texts.enumerated() {
+            #expect(reloaded.encode(text) == expected[i], "\(pre) saved: \(text.debugDescription)")
+        }
+        #expect(reloaded.contentHash == tok.contentHash)
     }
 }
 

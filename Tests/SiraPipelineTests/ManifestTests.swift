@@ -244,6 +244,17 @@ jobs: 2
         #expect(ok.base == .hf(path: "models/tiny"))
     }
 
+    @Test func ggufBaseBringsItsTokenizerAndIsOneOfThreeBaseForms() throws {
+        let ok = try ManifestLoader.parse(yaml: "name: p\ntasks: [{from: a.jsonl}]\nbase: {gguf: models/m.gguf}\nadapters: {lora: }\n", file: "m")
+        #expect(ok.base == .gguf(path: "models/m.gguf") && ok.tokenizer == .gguf(path: "models/m.gguf"))
+        let withTokenizer = manifestErrors("name: p\ntasks: [{from: a.jsonl}]\nbase: {gguf: m.gguf}\ntokenizer: {path: t.json}\nadapters: {lora: }\n")
+        #expect(withTokenizer.map(\.keyPath) == ["tokenizer"] && withTokenizer[0].problem.contains("GGUF base brings its own tokenizer"))
+        let two = manifestErrors("name: p\ntasks: [{from: a.jsonl}]\nbase: {gguf: m.gguf, hf: models/tiny}\nadapters: {lora: }\n")
+        #expect(two.map(\.keyPath) == ["base"] && two[0].problem.contains("not hf and gguf"), "\(two)")
+        let none = manifestErrors("name: p\ntasks: [{from: a.jsonl}]\nbase: {}\nadapters: {lora: }\n")
+        #expect(none.map(\.keyPath) == ["base"] && none[0].problem.contains("'gguf: MODEL.gguf'"), "\(none)")
+    }
+
     @Test func suggestionDistanceIsLevenshtein() {
         // Hand-computed: kitten → sitting needs 3 edits; flaw → lawn needs 2.
         #expect(Suggest.distance(Array("kitten"), Array("sitting")) == 3)

@@ -3,7 +3,7 @@
 /// ```
 /// ingest@t ─┬─ tokenizer (trained on the tokenizer corpus' train splits, or loaded)
 ///           └─ tokenize@t (t's splits → token shards) ← tokenizer
-/// base ← tokenizer, tokenize@c for c in the base corpus (HF import: tokenizer only)
+/// base ← tokenizer, tokenize@c for c in the base corpus (HF or GGUF import: tokenizer only)
 /// train@t:v ← base, tokenize@t            train:m ← base, tokenize@t for every adapted t
 /// evaluate@t:v ← tokenizer, base, ingest@t + tokenize@t (eval split), train@t:v (train:m; none for :base)
 /// package@t:v ← train@t:v, evaluate@t:v   package:m ← train:m, evaluate@t:m for every t
@@ -29,13 +29,13 @@ public struct StageGraph: Sendable {
         for t in m.tasks { add(StageID(.ingest, task: t.name), []) }
         switch m.tokenizer {
         case let .train(_, corpus): add(StageID(.tokenizer), corpus.map { StageID(.ingest, task: $0) })
-        case .load: add(StageID(.tokenizer), [])
+        case .load, .gguf: add(StageID(.tokenizer), [])
         }
         let tokenizer = StageID(.tokenizer)
         for t in m.tasks { add(StageID(.tokenize, task: t.name), [StageID(.ingest, task: t.name), tokenizer]) }
         switch m.base {
         case let .builtin(b): add(StageID(.base), [tokenizer] + b.corpus.map { StageID(.tokenize, task: $0) })
-        case .hf: add(StageID(.base), [tokenizer])
+        case .hf, .gguf: add(StageID(.base), [tokenizer])
         }
         let base = StageID(.base)
         let adapted = m.adaptedTasks.map(\.name)

@@ -67,12 +67,24 @@ public enum TokenizerSpec: Sendable, Equatable {
     case train(vocabSize: Int, corpus: [String])
     /// Load an HF `tokenizer.json` (path relative to the workspace).
     case load(path: String)
+    /// The vocabulary, special tokens and chat template inside a GGUF base (`tokenizer.ggml.*`).
+    case gguf(path: String)
 }
 
 public enum BaseSpec: Sendable, Equatable {
     case builtin(BuiltinBase)
     /// An HF model folder (config.json, model.safetensors, tokenizer.json).
     case hf(path: String)
+    /// A GGUF file (llama.cpp, Ollama): weights, tokenizer and chat template in one file.
+    case gguf(path: String)
+
+    /// The model file or folder a manifest names, nil for the built-in base.
+    public var importedPath: String? {
+        switch self {
+        case .builtin: return nil
+        case let .hf(path), let .gguf(path): return path
+        }
+    }
 }
 
 /// The built-in small Llama-shaped base, pretrained by the pipeline on `corpus`.

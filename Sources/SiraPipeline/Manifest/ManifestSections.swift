@@ -170,7 +170,12 @@ struct ManifestSections {
     func readTokenizer(base: BaseSpec) -> TokenizerSpec {
         guard let v = map.value("tokenizer") else {
             if case let .hf(path) = base { return .load(path: (path as NSString).appendingPathComponent("tokenizer.json")) }
+            if case let .gguf(path) = base { return .gguf(path: path) }
             return .train(vocabSize: ManifestDefaults.vocabSize, corpus: [])
+        }
+        if case let .gguf(path) = base {
+            v.fail("a GGUF base brings its own tokenizer (tokenizer.ggml.*); leave 'tokenizer' out")
+            return .gguf(path: path)
         }
         guard let m = v.map() else { return .train(vocabSize: ManifestDefaults.vocabSize, corpus: []) }
         defer { m.finish(known: ["train", "path"]) }
@@ -202,15 +207,20 @@ struct ManifestSections {
         let fallback = BaseSpec.builtin(Self.withIntermediate(ManifestDefaults.builtin))
         guard let v = map.value("base") else { return fallback }
         guard let m = v.map() else { return fallback }
-        defer { m.finish(known: ["builtin", "hf"]) }
-        switch (m.has("builtin"), m.has("hf")) {
-        case (true, true):
-            v.fail("give either 'builtin' or 'hf', not both")
-        case (false, false):
-            v.fail("expected 'builtin: {...}' or 'hf: MODEL_FOLDER'")
-        case (false, true):
+        defer { m.finish(known: ["builtin", "hf", "gguf"]) }
+        let given = ["builtin", "hf", "gguf"].filter { m.has($0) }
+        guard given.count == 1 else {
+            for key in given { _ = m.value(key) }
+            v.fail(given.isEmpty ? "expected 'builtin: {...}', 'hf: MODEL_FOLDER' or 'gguf: MODEL.gguf'"
+                                 : "give one of 'builtin', 'hf' or 'gguf', not \(given.joined(separator: " and "))")
+            return fallback
+        }
+        switch given[0] {
+        case "hf":
             return .hf(path: m.value("hf")?.string() ?? "")
-        case (true, false):
+        case "gguf":
+            return .gguf(path: m.value("gguf")?.string() ?? "")
+        default:
             let bv = m.value("builtin")!
             if bv.isNull { return fallback }
             guard let b = bv.map() else { return fallback }
@@ -237,7 +247,6 @@ struct ManifestSections {
             }
             return .builtin(Self.withIntermediate(s))
         }
-        return fallback
     }
 
     static func withIntermediate(_ b: BuiltinBase) -> BuiltinBase {

@@ -57,10 +57,12 @@ enum ManifestParameters {
             out["tokenizer.vocab_size"] = String(vocab)
             out["tokenizer.corpus"] = corpus.joined(separator: ",")
         case let .load(path): out["tokenizer.path"] = path
+        case let .gguf(path): out["tokenizer.gguf"] = path
         }
         switch m.base {
         case let .builtin(b): add("base.builtin", b)
         case let .hf(path): out["base.hf"] = path
+        case let .gguf(path): out["base.gguf"] = path
         }
         if let s = m.schedule { add("schedule", s) }
         return out

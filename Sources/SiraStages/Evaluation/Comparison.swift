@@ -142,6 +142,12 @@ public struct Comparison: Sendable {
     }
 
     public var verdicts: [TaskVerdict] { tasks.compactMap { verdict(task: $0) } }
+
+    /// The verdict of a task whose evaluations produced no metric: one too small to hold out an
+    /// eval example. Merge leaves it out of the bundle; the run goes on.
+    public static func notEvaluated(_ task: String) -> String {
+        "\(task): no adapter could be evaluated (its eval split is empty: too few records for its eval_fraction); trained, not in the bundle"
+    }
 }
 
 /// What the comparison says about one task, in numbers and in one plain paragraph.

@@ -12,7 +12,9 @@ public struct ComparisonTable: Sendable {
     public var verdicts: [String]
 
     /// `parameters`: trainable adapter weights per variant (seed suffix removed), shown when known.
-    public init(_ c: Comparison, parameters: [String: Double] = [:]) {
+    /// `evaluatedTasks`: the tasks that had evaluate stages; one without any result gets
+    /// `Comparison.notEvaluated` as its verdict.
+    public init(_ c: Comparison, parameters: [String: Double] = [:], evaluatedTasks: [String] = []) {
         let metrics = EvaluationMetric.all.filter { m in
             c.tasks.contains { t in c.variants.contains { c.summary(task: t, variant: $0, metric: m) != nil } }
         }
@@ -44,7 +46,8 @@ public struct ComparisonTable: Sendable {
                 rows.append(row)
             }
         }
-        verdicts = c.verdicts.map(\.sentence)
+        let decided = c.verdicts
+        verdicts = decided.map(\.sentence) + evaluatedTasks.filter { t in !decided.contains { $0.task == t } }.map(Comparison.notEvaluated)
     }
 
     public var isEmpty: Bool { rows.isEmpty }

@@ -57,7 +57,7 @@ public enum BaseIdentity {
     /// (outputs cached before the identity was recorded).
     public static func of(baseOutput: StageOutput) throws -> String {
         if let id = baseOutput.info["identity"] { return id }
-        return try digest(model: LlamaModel.load(huggingFaceFolder: baseOutput.folder))
+        return try digest(model: LlamaModel.load(model: baseOutput.folder))
     }
 
     /// The identity packages made before `version` recorded: the digest of `config.json` and
@@ -99,6 +99,6 @@ public enum BaseIdentity {
     /// `check` for a folder not yet loaded.
     public static func check(folder: URL, expected: String, baseName: String) throws {
         if let files = try? fileDigest(folder: folder), files == expected { return }
-        try check(model: LlamaModel.load(huggingFaceFolder: folder), source: folder, expected: expected, baseName: baseName)
+        try check(model: LlamaModel.load(model: folder), source: folder, expected: expected, baseName: baseName)
     }
 }

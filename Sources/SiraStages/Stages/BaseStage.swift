@@ -3,12 +3,13 @@ import SiraPipeline
 import SiraData
 import SiraIO
 import SiraModel
+import SiraStore
 
 /// `base`: the frozen model adapters are trained on, as an HF folder (`config.json` +
-/// `model.safetensors`). Built in: a small Llama initialised from the seed and pretrained on the
-/// corpus tasks' train splits. Imported: an HF model folder, loaded (which checks every tensor)
-/// and then hard-linked (or copied) into the output as it is: every file byte-identical, never
-/// re-serialised. The output records the base's identity (`BaseIdentity`: tensors + normalised
+/// `model.safetensors`) or a GGUF file (`model.gguf`). Built in: a small Llama initialised from the
+/// seed and pretrained on the corpus tasks' train splits. Imported: an HF model folder or a GGUF
+/// file, loaded (which checks every tensor) and then hard-linked (or copied) into the output as
+/// it is: every file byte-identical, never re-serialised. The output records the base's identity (`BaseIdentity`: tensors + normalised
 /// config) as `info["identity"]`, the name packages give it.
 struct BaseStage: PipelineStage {
     let base: BaseSpec
@@ -28,10 +29,12 @@ struct BaseStage: PipelineStage {
             return try CacheKey.canonicalJSON(Key(builtin: b))
         // `layout: as-given`: the folder is linked as it is (outputs before it were re-serialised).
         case let .hf(path): return try CacheKey.canonicalJSON(["hf": path, "layout": "as-given"])
+        case let .gguf(path): return try CacheKey.canonicalJSON(["gguf": path])
         }
     }
 
     func externalInputs(_ workspace: Workspace) throws -> [String: String] {
+        if case let .gguf(path) = base { return ["gguf": try GGUFBase.hash(path, workspace)] }
         guard case let .hf(path) = base else { return [:] }
         let folder = workspace.resolve(path)
         var inputs: [String: String] = [:]
@@ -51,12 +54,23 @@ struct BaseStage: PipelineStage {
         case let .hf(path):
             let folder = context.workspace.resolve(path)
             let model = try LlamaModel.load(huggingFaceFolder: folder)
-            guard model.config.vocabSize >= tokenizer.vocabSize else {
-                throw StageFailure("base.hf: the model's vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabSize)")
-            }
+            try Self.checkVocabulary(model, tokenizer, key: "base.hf")
             let identity = try BaseIdentity.digest(model: model)
             let linked = try Self.linkFolder(folder, into: context.outputFolder)
             context.log("\(path): \(linked) files linked as they are; identity \(identity.prefix(16))…")
+            return StageResult(metrics: ["base.parameters": Double(model.parameterCount)], info: ["source": path, "identity": identity])
+        case let .gguf(path):
+            let file = try GGUFBase.existing(path, context.workspace)
+            let started = Date()
+            let model: LlamaModel
+            do { model = try LlamaModel.load(gguf: file) } catch {
+                throw StageFailure("base.gguf: \(error)\(GGUFBase.fetchHint(path))")
+            }
+            try Self.checkVocabulary(model, tokenizer, key: "base.gguf")
+            let identity = try BaseIdentity.digest(model: model)
+            try HardLink.linkOrCopy(file.resolvingSymlinksInPath(), to: context.outputFolder.appendingPathComponent(ModelFiles.ggufName))
+            let c = model.config
+            context.log("\(path): \(c.modelType), \(c.numHiddenLayers) layers, hidden \(c.hiddenSize), \(c.numAttentionHeads) heads (\(c.numKeyValueHeads) kv), vocab \(c.vocabSize); loaded in \(String(format: "%.2f", Date().timeIntervalSince(started))) s; linked as \(ModelFiles.ggufName); identity \(identity.prefix(16))…")
             return StageResult(metrics: ["base.parameters": Double(model.parameterCount)], info: ["source": path, "identity": identity])
         case let .builtin(b):
             let config = LlamaConfig(
@@ -88,6 +102,21 @@ struct BaseStage: PipelineStage {
             model.releaseActivations()
             try model.saveHuggingFace(to: context.outputFolder, metadata: ["sira.corpus": corpus.joined(separator: ",")])
             return StageResult(metrics: metrics, info: ["identity": try BaseIdentity.digest(model: model)])
+        }
+    }
+
+    /// The base's configuration as packages record it: an HF folder's config.json as it is, a
+    /// GGUF base's metadata as the engine reads it (config.json keys); nil if neither reads.
+    static func configJSON(_ output: StageOutput) -> SiraStore.JSONValue? {
+        let decoder = JSONDecoder()
+        if let data = try? Data(contentsOf: output.url("config.json")) { return try? decoder.decode(SiraStore.JSONValue.self, from: data) }
+        guard let config = try? LlamaConfig.load(model: output.folder), let data = try? JSONEncoder().encode(config) else { return nil }
+        return try? decoder.decode(SiraStore.JSONValue.self, from: data)
+    }
+
+    static func checkVocabulary(_ model: LlamaModel, _ tokenizer: BPETokenizer, key: String) throws {
+        guard model.config.vocabSize >= tokenizer.vocabSize else {
+            throw StageFailure("\(key): the model's vocab_size \(model.config.vocabSize) is smaller than the tokenizer's \(tokenizer.vocabSize)")
         }
     }
 

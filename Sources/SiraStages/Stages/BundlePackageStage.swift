@@ -44,7 +44,7 @@ struct BundlePackageStage: PipelineStage {
             return BundleWriter.Entry(name: c.entry, variant: c.kind, tasks: c.tasks, config: c.config,
                                       weights: merge.url("\(c.entry).safetensors"), metrics: metrics)
         }
-        let baseConfig = try? decoder.decode(SiraStore.JSONValue.self, from: Data(contentsOf: base.url("config.json")))
+        let baseConfig = BaseStage.configJSON(base)
         let replicas = Dictionary(uniqueKeysWithValues: selection.choices.map { ($0.entry, SiraStore.JSONValue.string($0.replica)) })
         let url = context.outputFolder.appendingPathComponent(fileName)
         let result = try BundleWriter.write(

@@ -35,7 +35,7 @@ struct EvaluateStage: PipelineStage {
 
     func run(_ context: StageContext) throws -> StageResult {
         let tokenizer = try TokenizerFiles.load(try context.input(StageID(.tokenizer)))
-        let model = try LlamaModel.load(huggingFaceFolder: try context.input(StageID(.base)).folder)
+        let model = try LlamaModel.load(model: try context.input(StageID(.base)).folder)
         model.threads = context.threads
         if let trained {
             let weights = try context.input(trained).url(TrainStage.weightsName)

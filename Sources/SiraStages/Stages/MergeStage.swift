@@ -84,9 +84,16 @@ struct MergeStage: PipelineStage {
         var selection = Selection(taskAdapters: [:], choices: [], verdicts: comparison.verdicts.map(\.sentence))
         var metrics: [String: Double] = [:]
         var info: [String: String] = [:]
+        var skipped: [String] = []
         for task in tasks {
             guard let winner = comparison.winners[task], let metric = comparison.decidingMetric(task: task) else {
-                throw StageFailure("no evaluated adapter for task \(task)")
+                // A task too small to hold out an eval example: its adapters are trained, but
+                // nothing says which is best, so it stays out of the bundle; the others go on.
+                let reason = Comparison.notEvaluated(task)
+                selection.verdicts.append(reason)
+                info["skipped.\(task)"] = reason
+                skipped.append(task)
+                continue
             }
             // The replica that scored best (ties: lower eval loss, then name).
             let replica = replicas(of: winner).min { a, b in
@@ -122,6 +129,9 @@ struct MergeStage: PipelineStage {
             }!
             selection.choices.append(try choice(entry: name, winner: name, replica: replica, kind: .multitask, tasks: tasks,
                                                 context: context, foldMetrics: &metrics, evalMetrics: evalMetrics))
+        }
+        if selection.choices.isEmpty {
+            throw StageFailure("no adapter could be evaluated: \(skipped.joined(separator: ", ")) have empty eval splits (add records or raise eval_fraction)")
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
@@ -159,7 +169,7 @@ struct MergeStage: PipelineStage {
     /// largest logit magnitude (at least 1e-4 absolute): fp32 rounding of `(W + sBA)x` against
     /// `Wx + sB(Ax)` is orders of magnitude below; a wrong fold (a scale, a transpose) far above.
     static func foldCheck(base: URL, config: AdapterConfig, weights: URL, threads: Int) throws -> FoldCheck {
-        let model = try LlamaModel.load(huggingFaceFolder: base)
+        let model = try LlamaModel.load(model: base)
         model.threads = threads
         let set = try AdapterSet(config: config, seed: 0)
         set.attach(to: model)

@@ -50,7 +50,7 @@ struct PackageStage: PipelineStage {
         let base = try context.input(StageID(.base))
         let adapter = try context.input(trained)
         let decoder = JSONDecoder()
-        let baseConfig = try? decoder.decode(SiraStore.JSONValue.self, from: Data(contentsOf: base.url("config.json")))
+        let baseConfig = BaseStage.configJSON(base)
         let adapterConfig = try decoder.decode(SiraStore.JSONValue.self, from: Data(contentsOf: adapter.url(TrainStage.configName)))
         var metrics: [String: Double] = [:]
         for task in tasks {

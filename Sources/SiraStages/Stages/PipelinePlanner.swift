@@ -19,7 +19,7 @@ public enum PipelinePlanner {
         let baseName: String
         switch m.base {
         case let .builtin(b): baseName = "builtin-llama-\(b.layers)x\(b.hidden)"
-        case let .hf(path): baseName = (path as NSString).lastPathComponent
+        case let .hf(path), let .gguf(path): baseName = (path as NSString).lastPathComponent
         }
         var shape: LlamaConfig?
         let baseShape = { () throws -> LlamaConfig in

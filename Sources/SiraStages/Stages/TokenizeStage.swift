@@ -53,7 +53,7 @@ struct TokenizeStage: PipelineStage {
 
     /// Renders one example through `template`; a refusal names the task, split and example.
     func templated(_ template: ModelChatTemplate, tokenizer: BPETokenizer, split: Snapshot.Split) -> (Example) throws -> Example {
-        let bos = Self.bosText(tokenizer)
+        let bos = tokenizer.startTokenText
         var index = 0
         return { example in
             defer { index += 1 }
@@ -61,10 +61,5 @@ struct TokenizeStage: PipelineStage {
                 throw StageFailure("task \(task), \(split.rawValue) example \(index): \(error)")
             }
         }
-    }
-
-    /// The text of the start token the tokenizer adds itself (nil when it adds none).
-    static func bosText(_ tokenizer: BPETokenizer) -> String? {
-        tokenizer.bosID >= 0 ? String(decoding: tokenizer.tokenBytes(tokenizer.bosID), as: UTF8.self) : nil
     }
 }

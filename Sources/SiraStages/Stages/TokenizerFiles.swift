@@ -30,6 +30,16 @@ enum TokenizerFiles {
         return "\(tokenizer.specialTokenSummary()); \(end)"
     }
 
+    /// A tokenizer_config.json for a tokenizer that came without one (a GGUF base's): the chat
+    /// template (nil: none) and the start and end tokens' strings, which templates render.
+    static func saveTemplateConfig(of tokenizer: BPETokenizer, template: String?, to folder: URL) throws {
+        guard let template else { return }
+        var members = [JSONMember("chat_template", .string(template))]
+        if let bos = tokenizer.rules.bosID { members.append(JSONMember("bos_token", .string(tokenizer.tokenName(bos)))) }
+        if let eos = tokenizer.rules.eosID { members.append(JSONMember("eos_token", .string(tokenizer.tokenName(eos)))) }
+        try AtomicFile.write(Array(JSONWriter.serialize(.object(members)).utf8), to: folder.appendingPathComponent("tokenizer_config.json"))
+    }
+
     /// The files beside a model's tokenizer.json that may hold its chat template.
     static let templateFiles = ["tokenizer_config.json", "chat_template.jinja"]
 

@@ -21,6 +21,7 @@ struct TokenizerStage: PipelineStage {
         switch spec {
         case let .train(vocab, corpus): return try CacheKey.canonicalJSON(TrainParameters(vocabSize: vocab, corpus: corpus))
         case let .load(path): return try CacheKey.canonicalJSON(["path": path])
+        case let .gguf(path): return try CacheKey.canonicalJSON(["gguf": path])
         }
     }
 
@@ -30,6 +31,7 @@ struct TokenizerStage: PipelineStage {
     }
 
     func externalInputs(_ workspace: Workspace) throws -> [String: String] {
+        if case let .gguf(path) = spec { return ["gguf": try GGUFBase.hash(path, workspace)] }
         guard case let .load(path) = spec else { return [:] }
         let url = workspace.resolve(path)
         guard FileManager.default.fileExists(atPath: url.path) else {
@@ -48,6 +50,18 @@ struct TokenizerStage: PipelineStage {
         let out = context.outputFolder.appendingPathComponent(TokenizerFiles.fileName)
         let tokenizer: BPETokenizer
         switch spec {
+        case let .gguf(path):
+            // The model's own vocabulary as tokenizer.json, its special-token rules beside it, and
+            // its chat template with the token strings it renders as an HF tokenizer_config.json.
+            let file = try GGUFBase.open(path, context.workspace)
+            tokenizer = try BPETokenizer(gguf: file)
+            try tokenizer.save(to: out)
+            try TokenizerFiles.saveRules(tokenizer.rules, to: context.outputFolder)
+            try TokenizerFiles.saveTemplateConfig(of: tokenizer, template: file["tokenizer.chat_template"]?.string, to: context.outputFolder)
+            context.log(TokenizerFiles.describe(tokenizer))
+            if let template = try TokenizerFiles.chatTemplate(context.outputFolder) {
+                context.log("chat template: \(template.template.name)")
+            }
         case let .load(path):
             let url = context.workspace.resolve(path)
             tokenizer = try BPETokenizer.load(modelFolder: url.deletingLastPathComponent(), tokenizerFile: url)

@@ -56,7 +56,7 @@ struct TrainStage: PipelineStage {
 
     func run(_ context: StageContext) throws -> StageResult {
         let base = try context.input(StageID(.base))
-        let model = try LlamaModel.load(huggingFaceFolder: base.folder)
+        let model = try LlamaModel.load(model: base.folder)
         model.threads = context.threads
         model.setTrainable(false)
         // Beyond the context length (max_position_embeddings, or a smaller sliding window, which

@@ -6,14 +6,15 @@ import SiraModel
 /// LoRA rank whose trainable parameter count is nearest the named variant's on this base, with
 /// `lora_alpha` scaled so `alpha / r` stays as written; everything else is unchanged.
 enum VariantResolution {
-    /// The shape of the manifest's base: the built-in's settings, or an HF folder's config.json.
+    /// The shape of the manifest's base: the built-in's settings, an HF folder's config.json, or a
+    /// GGUF file's metadata.
     static func baseShape(_ m: Manifest, _ workspace: Workspace) throws -> LlamaConfig {
         switch m.base {
         case let .builtin(b):
             return LlamaConfig(hiddenSize: b.hidden, intermediateSize: b.intermediate, numHiddenLayers: b.layers,
                                numAttentionHeads: b.heads, numKeyValueHeads: b.kvHeads, vocabSize: 1)
-        case let .hf(path):
-            return try LlamaConfig.load(from: workspace.resolve(path).appendingPathComponent("config.json"))
+        case let .hf(path), let .gguf(path):
+            return try LlamaConfig.load(model: workspace.resolve(path))
         }
     }
 

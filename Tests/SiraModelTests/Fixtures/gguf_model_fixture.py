@@ -4,7 +4,12 @@ converter writes a `llama` model (Q and K rows permuted for its rotary layout, l
 metadata keys). `f32.gguf` holds the same float32 weights; `q8_0.gguf` quantises the 2-D weights
 to Q8_0, and `q8_0-hf/` is the HF folder of its dequantised weights (gguf.quants.dequantize).
 
-Usage: python3 gguf_model_fixture.py OUT_FOLDER [--untied]
+With `--chat`, the vocabulary has 260 ids and `chat.gguf` (F32) also carries a tokenizer as
+llama.cpp writes one (`gpt2` model: the 256 byte-level symbols, no merges, then `<|endoftext|>`,
+`<|im_start|>`, `<|im_end|>`, `<|eot|>` as control tokens; eos `<|im_end|>`, no start token) and a
+ChatML `tokenizer.chat_template`.
+
+Usage: python3 gguf_model_fixture.py OUT_FOLDER [--untied] [--chat]
 """
 import json, os, sys
 import numpy as np
@@ -14,8 +19,9 @@ from safetensors.numpy import save_file
 
 out = sys.argv[1]
 tied = "--untied" not in sys.argv
+chat = "--chat" in sys.argv
 rng = np.random.default_rng(3)
-H, L, HEADS, KV, FF, V, HD = 64, 2, 4, 2, 96, 256, 16
+H, L, HEADS, KV, FF, V, HD = 64, 2, 4, 2, 96, 260 if chat else 256, 16
 cfg = dict(architectures=["LlamaForCausalLM"], model_type="llama", hidden_size=H, intermediate_size=FF,
            num_hidden_layers=L, num_attention_heads=HEADS, num_key_value_heads=KV, rms_norm_eps=1e-5,
            rope_theta=10000.0, max_position_embeddings=256, vocab_size=V, tie_word_embeddings=tied,
@@ -55,8 +61,28 @@ def gguf_name(hf):
         return f"blk.{i}.{parts[rest]}.weight"
     return names[base] + ".weight"
 
-def write_gguf(path, qtype):
+CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+          "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
+
+def add_tokenizer(g):
+    from tokenizers import pre_tokenizers
+    # The byte-level alphabet in byte order (GPT-2's bytes_to_unicode), as llama.cpp stores it.
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b); cs.append(256 + n); n += 1
+    symbol = dict(zip(bs, (chr(c) for c in cs)))
+    assert set(symbol.values()) == set(pre_tokenizers.ByteLevel.alphabet())
+    tokens = [symbol[b] for b in range(256)] + ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|eot|>"]
+    g.add_tokenizer_model("gpt2"); g.add_tokenizer_pre("gpt2")
+    g.add_token_list(tokens); g.add_token_types([1] * 256 + [3] * 4); g.add_token_merges([])
+    g.add_eos_token_id(258); g.add_add_bos_token(False)
+    g.add_chat_template(CHATML)
+
+def write_gguf(path, qtype, tokenizer=False):
     g = gguf.GGUFWriter(path, "llama")
+    if tokenizer: add_tokenizer(g)
     g.add_block_count(L); g.add_context_length(256); g.add_embedding_length(H); g.add_feed_forward_length(FF)
     g.add_head_count(HEADS); g.add_head_count_kv(KV); g.add_rope_freq_base(10000.0)
     g.add_layer_norm_rms_eps(1e-5); g.add_rope_dimension_count(HD); g.add_vocab_size(V)
@@ -83,3 +109,5 @@ def write_gguf(path, qtype):
 hf_folder(os.path.join(out, "hf"), w)
 write_gguf(os.path.join(out, "f32.gguf"), T.F32)
 hf_folder(os.path.join(out, "q8_0-hf"), write_gguf(os.path.join(out, "q8_0.gguf"), T.Q8_0))
+if chat:
+    write_gguf(os.path.join(out, "chat.gguf"), T.F32, tokenizer=True)

@@ -28,6 +28,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         .target(name: "SiraKernels", swiftSettings: kernelFlags),
@@ -48,8 +49,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
         ]),
+        // The live web UI over the run history (`sira-pipeline ui`); never imports SiraModel.
+        .target(name: "SiraUI", dependencies: [
+            "SiraStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "sira-pipeline", dependencies: [
-            "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
+            "SiraPipeline", "SiraUI", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -58,6 +65,7 @@ let package = Package(
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
+        .testTarget(name: "SiraUITests", dependencies: ["SiraUI", "SiraStore"]),
         .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost", "sira-pipeline"]),
         // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.
         .executableTarget(name: "WatchTestHost", dependencies: [

@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
             BenchWatchCommand.self,
             BenchTokenizerCommand.self,
             BenchModelCommand.self,
+            BenchUICommand.self,
         ]
     )
 }

@@ -24,8 +24,8 @@ struct UICommand: AsyncParsableCommand {
                                         token: token ?? ProcessInfo.processInfo.environment["SIRA_UI_TOKEN"])
             let server = UIServer(workspace: folder, port: port, policy: policy)
             let app = try server.application()
-            print("serving \(folder.path) on http://\(host.contains(":") ? "[\(host)]" : host):\(port)/  (Ctrl-C stops)")
-            fflush(stdout)
+            // Unbuffered, so a supervisor (or a test) reading a pipe sees the line at once.
+            FileHandle.standardOutput.write(Data("serving \(folder.path) on http://\(host.contains(":") ? "[\(host)]" : host):\(port)/  (Ctrl-C stops)\n".utf8))
             try await app.runService()
         } catch let error as ExitCode {
             throw error

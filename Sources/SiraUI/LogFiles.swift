@@ -20,11 +20,11 @@ struct LogFiles: Sendable {
         return candidate
     }
 
-    /// Letters, digits, `_ - .`, no leading dot, no `..`.
+    /// Letters, digits, `_ - . @` (stage ids are `kind@task…`), no leading dot, no `..`.
     static func isPlainName(_ name: String) -> Bool {
         guard !name.isEmpty, name.count <= 200, !name.hasPrefix("."), !name.contains("..") else { return false }
         return name.unicodeScalars.allSatisfy { s in
-            (s >= "a" && s <= "z") || (s >= "A" && s <= "Z") || (s >= "0" && s <= "9") || s == "_" || s == "-" || s == "."
+            (s >= "a" && s <= "z") || (s >= "A" && s <= "Z") || (s >= "0" && s <= "9") || s == "_" || s == "-" || s == "." || s == "@"
         }
     }
 

@@ -41,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
         .package(url: "https://github.com/apple/swift-system", exact: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", exact: "3.12.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", exact: "2.28.1"),
     ],
     targets: [
         .target(name: "SiraKernels", swiftSettings: kernelFlags),
@@ -70,8 +71,14 @@ let package = Package(
         ]),
         // The HTML report renderer (run records in, one self-contained page out).
         .target(name: "SiraReport", dependencies: ["SiraStages", "SiraPipeline", "SiraStore"]),
+        // The live web UI over the run history (`sira-pipeline ui`); never imports SiraModel.
+        .target(name: "SiraUI", dependencies: [
+            "SiraStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "sira-pipeline", dependencies: [
-            "SiraReport", "SiraStages", "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
+            "SiraReport", "SiraStages", "SiraUI", "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -80,6 +87,7 @@ let package = Package(
         .testTarget(name: "SiraModelTests", dependencies: ["SiraModel", "SiraIO"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraDataTests", dependencies: ["SiraData", "SiraIO"], exclude: ["Fixtures"]),
         .testTarget(name: "SiraStoreTests", dependencies: ["SiraStore"]),
+        .testTarget(name: "SiraUITests", dependencies: ["SiraUI", "SiraStore"]),
         .testTarget(name: "SiraPipelineTests", dependencies: ["SiraPipeline", "SiraStages", "SiraReport", "SiraStore", "SiraData", "SiraModel", "SiraIO", "WatchTestHost", "sira-pipeline"]),
         // A watch daemon with a synthetic stage, run as a child process by the kill -9 tests.
         .executableTarget(name: "WatchTestHost", dependencies: [

@@ -36,6 +36,20 @@ public final class RunStore: Sendable {
         try StoreSchema.migrator.migrate(pool)
     }
 
+    /// Opens an existing database read-only (the web UI): no migration, no write, no lock held
+    /// beyond a WAL read snapshot, so a running scheduler is never blocked. Throws when the file
+    /// is missing or is not a run database.
+    public init(readOnlyPath path: String) throws {
+        self.path = path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw RunStoreError.noDatabase(path)
+        }
+        var config = Configuration()
+        config.readonly = true
+        config.busyMode = .timeout(5)
+        pool = try DatabasePool(path: path, configuration: config)
+    }
+
     /// The workspace's database, `<workspace>/data/runs.sqlite`.
     public convenience init(workspace: URL, busyTimeout: TimeInterval = 30) throws {
         try self.init(path: RunStore.databaseURL(workspace: workspace).path, busyTimeout: busyTimeout)
@@ -186,11 +200,13 @@ public final class RunStore: Sendable {
 public enum RunStoreError: Error, CustomStringConvertible, Equatable {
     case noSuchRun(RunID)
     case noSuchStageRun(StageRunID)
+    case noDatabase(String)
 
     public var description: String {
         switch self {
         case let .noSuchRun(id): return "runs.sqlite: no run with id \(id)"
         case let .noSuchStageRun(id): return "runs.sqlite: no stage run with id \(id)"
+        case let .noDatabase(path): return "\(path): no run database (run a pipeline first)"
         }
     }
 }

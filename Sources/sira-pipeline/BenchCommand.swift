@@ -15,6 +15,7 @@ struct BenchCommand: ParsableCommand {
             BenchWatchCommand.self,
             BenchTokenizerCommand.self,
             BenchModelCommand.self,
+            BenchUICommand.self,
         ]
     )
 }

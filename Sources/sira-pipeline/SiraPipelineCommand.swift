@@ -21,6 +21,7 @@ struct SiraPipelineCommand: AsyncParsableCommand {
             ShowCommand.self,
             CompareCommand.self,
             ReportCommand.self,
+            UICommand.self,
             ExportCommand.self,
             MetricsCommand.self,
             GcCommand.self,

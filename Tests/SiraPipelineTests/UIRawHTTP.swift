@@ -1,0 +1,1 @@
+../SiraUITests/RawHTTP.swift

@@ -20,7 +20,8 @@ public struct UIServer: Sendable {
     }
 
     /// Builds the application (opening the database now, so a missing one fails before binding).
-    public func application() throws -> some ApplicationProtocol {
+    /// `onRunning` is called once the socket is bound and serving (tests wait for it).
+    public func application(onRunning: @escaping @Sendable () -> Void = {}) throws -> some ApplicationProtocol {
         let store = try RunStore(readOnlyPath: RunStore.databaseURL(workspace: workspace).path)
         let router = Router()
         router.add(middleware: RequestGuard(token: policy.token))
@@ -28,7 +29,7 @@ public struct UIServer: Sendable {
         var logger = Logger(label: "sira-ui")
         logger.logLevel = .warning
         return Application(router: router, configuration: .init(address: .hostname(policy.host, port: port), serverName: "sira-pipeline"),
-                           logger: logger)
+                           onServerRunning: { _ in onRunning() }, logger: logger)
     }
 
     /// Serves until the task is cancelled or the process gets SIGINT/SIGTERM.

@@ -39,6 +39,9 @@ struct ValidateCommand: ParsableCommand {
                 for task in missing {
                     print("\(path): warning: task '\(task.name)': no file matches '\(task.from)' yet")
                 }
+                let tooLarge = VariantResolution.memoryProblems(manifest, ws)
+                for problem in tooLarge { FileHandle.standardError.write(Data("\(path): \(problem)\n".utf8)) }
+                if !tooLarge.isEmpty { failed += 1; continue }
                 print("\(path): ok: pipeline '\(manifest.name)', \(manifest.tasks.count) task(s), \(manifest.adapters.count) variant(s), \(graph.stages.count) stages")
             } catch let error as ManifestError {
                 failed += 1

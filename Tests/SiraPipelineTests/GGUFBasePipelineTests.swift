@@ -102,7 +102,7 @@ import Testing
             base: {gguf: \(file)}
             adapters:
               lora: {r: 2}
-            train: {steps: 1, batch: 2, seq_len: 16}
+            train: {steps: 1, batch: 2, seq_len: 16, warmup: 0}
             retries: 0
 
             """, to: p.manifestPath)

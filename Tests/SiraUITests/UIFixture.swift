@@ -21,15 +21,21 @@ final class UIFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    /// Starts the server and waits until it answers.
-    func start(token: String? = nil) throws {
+    /// Starts the server and waits for its "serving" event without holding a thread (under a
+    /// loaded test run the server task may wait long for one of the cooperative pool's threads).
+    func start(token: String? = nil) async throws {
         let port = RawHTTP.freePort()
+        let (events, signal) = AsyncStream<Void>.makeStream()
         let app = try UIServer(workspace: root, port: port,
-                               policy: BindPolicy(host: "127.0.0.1", allowRemote: false, token: token)).application()
-        server = Task { try await app.runService() }
+                               policy: BindPolicy(host: "127.0.0.1", allowRemote: false, token: token)).application(onRunning: { signal.yield() })
+        server = Task {
+            defer { signal.finish() }
+            try await app.runService()
+        }
         client = RawHTTP(port: port)
-        let up = RawHTTP.eventually(timeout: 30) { try? client.get("/api/runs", headers: token.map { ["Authorization": "Bearer \($0)"] } ?? [:]) }
-        guard up != nil else { throw RawHTTP.Failure(description: "server on \(port) did not answer within 30 s") }
+        var running = false
+        for await _ in events { running = true; break }
+        guard running else { throw RawHTTP.Failure(description: "server on \(port) stopped before serving") }
     }
 
     /// A finished two-variant run with stages (one cached), params, a loss curve and a log file.

@@ -6,13 +6,13 @@ import Testing
 /// The server over a database filled through `RunStore`, spoken to over a raw loopback socket;
 /// every expectation is read back from the same store the server reads.
 @Suite(.serialized) struct UIServerTests {
-    @Test func runsListFiltersAndIsNewestFirst() throws {
+    @Test func runsListFiltersAndIsNewestFirst() async throws {
         let f = try UIFixture()
         let t0 = Date(timeIntervalSince1970: 1_780_000_000)
         let a = try f.addRun(pipeline: "alpha", trigger: "manual", status: .succeeded, now: t0)
         let b = try f.addRun(pipeline: "beta", trigger: "schedule", status: .failed, now: t0.addingTimeInterval(86400))
         let c = try f.addRun(pipeline: "alpha", trigger: "schedule", status: .crashed, now: t0.addingTimeInterval(2 * 86400))
-        try f.start()
+        try await f.start()
 
         func ids(_ path: String) throws -> [Int64] {
             let r = try f.client.get(path)
@@ -43,11 +43,11 @@ import Testing
         }
     }
 
-    @Test func runDetailMetricsAndCompareMatchTheStore() throws {
+    @Test func runDetailMetricsAndCompareMatchTheStore() async throws {
         let f = try UIFixture()
         let a = try f.addRun(lr: "0.001", losses: [2.0, 1.5, 1.2])
         let b = try f.addRun(lr: "0.01", losses: [2.1, 1.1, 0.9])
-        try f.start()
+        try await f.start()
 
         let detail = try f.client.get("/api/runs/\(a)")
         #expect(detail.status == 200)
@@ -84,12 +84,12 @@ import Testing
         #expect(try f.client.get("/compare?run=\(a)&run=999999").status == 404)
     }
 
-    @Test func unknownIdsTraversalAndBadInputAre4xx() throws {
+    @Test func unknownIdsTraversalAndBadInputAre4xx() async throws {
         let f = try UIFixture()
         let a = try f.addRun()
         // A file outside data/logs that a traversal would reach.
         try "SECRET".write(to: f.root.appendingPathComponent("data/secret.log"), atomically: true, encoding: .utf8)
-        try f.start()
+        try await f.start()
         for path in ["/api/runs/999999", "/runs/424242", "/api/runs/999999/metrics/train.loss", "/api/runs/999999/live"] {
             #expect(try f.client.get(path).status == 404, "\(path)")
         }
@@ -113,10 +113,10 @@ import Testing
         #expect((400 ..< 500).contains(link.status) && !link.body.contains("SECRET"))
     }
 
-    @Test func aNewMetricOfALiveRunAppearsInThePollResponse() throws {
+    @Test func aNewMetricOfALiveRunAppearsInThePollResponse() async throws {
         let f = try UIFixture()
         let id = try f.addRun(status: .running, losses: [3.0])
-        try f.start()
+        try await f.start()
         let page = try f.client.get("/runs/\(id)")
         #expect(page.body.contains("let siraLive=true"), "a running run's page polls")
         let before = try #require(try f.client.get("/api/runs/\(id)/live?after=0").json as? [String: Any])
@@ -137,17 +137,17 @@ import Testing
         #expect(Date().timeIntervalSince(appended) < 2, "visible within the 2 s bound")
     }
 
-    @Test func aTokenServerRefusesRequestsWithoutIt() throws {
+    @Test func aTokenServerRefusesRequestsWithoutIt() async throws {
         let f = try UIFixture()
         try f.addRun()
-        try f.start(token: "s3cret")
+        try await f.start(token: "s3cret")
         #expect(try f.client.get("/api/runs").status == 401)
         #expect(try f.client.get("/api/runs", headers: ["Authorization": "Bearer wrong"]).status == 401)
         #expect(try f.client.get("/api/runs", headers: ["Authorization": "Bearer s3cret"]).status == 200)
         #expect(try f.client.get("/api/runs?token=s3cret").status == 200)
     }
 
-    @Test func bindPolicyKeepsRemoteAddressesBehindAFlagAndAToken() throws {
+    @Test func bindPolicyKeepsRemoteAddressesBehindAFlagAndAToken() async throws {
         #expect(throws: BindPolicy.Failure.remoteNotAllowed("0.0.0.0")) { try BindPolicy(host: "0.0.0.0", allowRemote: false, token: "t") }
         #expect(throws: BindPolicy.Failure.tokenRequired("192.168.1.5")) { try BindPolicy(host: "192.168.1.5", allowRemote: true, token: nil) }
         #expect(throws: BindPolicy.Failure.tokenRequired("10.0.0.1")) { try BindPolicy(host: "10.0.0.1", allowRemote: true, token: "") }
@@ -156,10 +156,10 @@ import Testing
         for host in ["0.0.0.0", "128.0.0.1", "127.0.0", "localhost.evil.com", "::"] { #expect(!BindPolicy.isLoopback(host), "\(host)") }
     }
 
-    @Test func watchStateComesFromWatchJson() throws {
+    @Test func watchStateComesFromWatchJson() async throws {
         let f = try UIFixture()
         try f.addRun()
-        try f.start()
+        try await f.start()
         let empty = try #require(try f.client.get("/api/watch").json as? [String: Any])
         #expect(empty["present"] as? Bool == false)
         let beat = ISO8601DateFormatter().string(from: Date())

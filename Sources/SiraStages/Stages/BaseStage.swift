@@ -83,6 +83,9 @@ struct BaseStage: PipelineStage {
             model.threads = context.threads
             var metrics: [String: Double] = ["base.parameters": Double(model.parameterCount)]
             if b.pretrainSteps > 0 {
+                do { try TrainingMemory(config: config, batch: b.batch, seq: b.seqLen).check(key: "base.builtin", batch: b.batch, seq: b.seqLen) } catch {
+                    throw StageFailure("\(error)")
+                }
                 let shards = try corpus.map { try TokenizerFiles.shard(try context.input(StageID(.tokenize, task: $0)), .train) }
                 let source = try ShardMixtureSource(shards: shards, batch: b.batch, seq: b.seqLen, seed: UInt64(b.seed),
                                                     padID: Int32(tokenizer.padID), packing: .continuous,

@@ -56,6 +56,10 @@ struct TrainStage: PipelineStage {
 
     func run(_ context: StageContext) throws -> StageResult {
         let base = try context.input(StageID(.base))
+        let shape = try LlamaConfig.load(model: base.folder)
+        do { try TrainingMemory(config: shape, batch: train.batch, seq: train.seqLen).check(key: "train", batch: train.batch, seq: train.seqLen) } catch {
+            throw StageFailure("\(error)")
+        }
         let model = try LlamaModel.load(model: base.folder)
         model.threads = context.threads
         model.setTrainable(false)

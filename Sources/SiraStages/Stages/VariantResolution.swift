@@ -5,7 +5,7 @@ import SiraModel
 /// What a variant becomes once the base is known: a `lora-wide` (`matchParametersOf`) gets the
 /// LoRA rank whose trainable parameter count is nearest the named variant's on this base, with
 /// `lora_alpha` scaled so `alpha / r` stays as written; everything else is unchanged.
-enum VariantResolution {
+public enum VariantResolution {
     /// The shape of the manifest's base: the built-in's settings, an HF folder's config.json, or a
     /// GGUF file's metadata.
     static func baseShape(_ m: Manifest, _ workspace: Workspace) throws -> LlamaConfig {
@@ -15,6 +15,23 @@ enum VariantResolution {
                                numAttentionHeads: b.heads, numKeyValueHeads: b.kvHeads, vocabSize: 1)
         case let .hf(path), let .gguf(path):
             return try LlamaConfig.load(model: workspace.resolve(path))
+        }
+    }
+
+    /// The training shapes of `m` that cannot fit this machine (`TrainingMemory`), as
+    /// `key: problem` lines; none when the base's shape cannot be read yet (a missing model file
+    /// is the run's error to report).
+    public static func memoryProblems(_ m: Manifest, _ workspace: Workspace) -> [String] {
+        guard var shape = try? baseShape(m, workspace) else { return [] }
+        var checks = [("train", m.train.batch, m.train.seqLen)]
+        if case let .builtin(b) = m.base {
+            if case let .train(vocab, _) = m.tokenizer { shape.vocabSize = vocab }
+            if b.pretrainSteps > 0 { checks.append(("base.builtin", b.batch, b.seqLen)) }
+        }
+        return checks.compactMap { key, batch, seq in
+            do { try TrainingMemory(config: shape, batch: batch, seq: seq).check(key: key, batch: batch, seq: seq); return nil } catch {
+                return "\(error)"
+            }
         }
     }
 

@@ -14,7 +14,8 @@ sources_for() {
   case "$1" in
     json) echo Sources/SiraData/JSONParser.swift Sources/SiraData/JSONValue.swift ;;
     cron) echo Sources/SiraPipeline/Cron/CronExpression.swift ;;
-    *) echo "unknown fuzz target '$1' (json, cron)" >&2; return 1 ;;
+    gguf) echo Sources/SiraIO/GGUF/*.swift Sources/SiraIO/MappedFile.swift Sources/SiraIO/RegularFile.swift ;;
+    *) echo "unknown fuzz target '$1' (json, cron, gguf)" >&2; return 1 ;;
   esac
 }
 
@@ -32,7 +33,7 @@ run_target() {
 }
 
 if [ "$target" = all ]; then
-  for t in json cron; do run_target "$t"; done
+  for t in json cron gguf; do run_target "$t"; done
 else
   run_target "$target"
 fi

@@ -21,14 +21,18 @@ final class UIFixture: @unchecked Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    /// Starts the server and waits for its "serving" event without holding a thread (under a
-    /// loaded test run the server task may wait long for one of the cooperative pool's threads).
+    /// The server's tasks (and its handlers', which inherit the preference) run on their own
+    /// threads: a test blocked in a socket read, and other suites' work filling the cooperative
+    /// pool (two threads on two cores), never starve the server the test is waiting for.
+    static let serverExecutor = DispatchTaskExecutor()
+
+    /// Starts the server and waits for its "serving" event without holding a thread.
     func start(token: String? = nil) async throws {
         let port = RawHTTP.freePort()
         let (events, signal) = AsyncStream<Void>.makeStream()
         let app = try UIServer(workspace: root, port: port,
                                policy: BindPolicy(host: "127.0.0.1", allowRemote: false, token: token)).application(onRunning: { signal.yield() })
-        server = Task {
+        server = Task(executorPreference: Self.serverExecutor) {
             defer { signal.finish() }
             try await app.runService()
         }
@@ -60,5 +64,16 @@ final class UIFixture: @unchecked Sendable {
             _ = try writer.setRunStatus(id, status, now: now)
         }
         return id
+    }
+}
+
+/// A `TaskExecutor` on a concurrent dispatch queue (threads outside Swift's cooperative pool).
+final class DispatchTaskExecutor: TaskExecutor, @unchecked Sendable {
+    private let queue = DispatchQueue(label: "sira-ui-tests.server", attributes: .concurrent)
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let executor = asUnownedTaskExecutor()
+        queue.async { job.runSynchronously(on: executor) }
     }
 }

@@ -41,6 +41,7 @@ public enum AtomicFile {
             try publish(tmp, to: url)
         } catch {
             try? FileManager.default.removeItem(at: tmp)
+            if DiskSpace.isFull(error) { throw DiskFullError(path: url.path) }
             throw error
         }
     }

@@ -81,11 +81,13 @@ final class ChildProcess: @unchecked Sendable {
     private var errBytes = Data()
     private var closed = 0
 
-    init(_ executable: URL, _ arguments: [String], in folder: URL) throws {
+    /// `environment`: variables set for the child on top of this process's.
+    init(_ executable: URL, _ arguments: [String], in folder: URL, environment: [String: String] = [:]) throws {
         #expect(FileManager.default.isExecutableFile(atPath: executable.path), "build the sira-pipeline target first")
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = folder
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let o = Pipe(), e = Pipe()
         process.standardOutput = o
         process.standardError = e

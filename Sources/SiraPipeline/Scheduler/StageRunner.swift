@@ -43,6 +43,12 @@ public enum AttemptOutcome: Sendable {
 /// (temp, fsync, rename) to `data/cache/<kind>/<key>/`.
 public enum StageRunner {
     static let keyLocks = KeyedLock()
+    /// Free bytes a stage needs before it starts (its output, its log, the run's SQLite record):
+    /// 64 MB, or `SIRA_MIN_FREE_MB` from the environment.
+    static let freeSpaceReserve: Int64 = {
+        let mb = ProcessInfo.processInfo.environment["SIRA_MIN_FREE_MB"].flatMap { Int64($0) } ?? 64
+        return max(0, min(mb, 1 << 40)) * 1_000_000
+    }()
 
     /// The stage's cache key from its dependencies' outputs and its external inputs (hashed now).
     static func cacheKey(_ stage: any PipelineStage, inputs: [StageID: StageOutput], workspace ws: Workspace) throws -> String {
@@ -73,6 +79,11 @@ public enum StageRunner {
         if !a.force, let out = StageOutput.loadIfComplete(folder: folder, workspace: ws) { return .cached(out) }
         if a.cancellation.isSet { return .cancelled(key: key) }
 
+        // Below the reserve a stage would die mid-write, and the run record after it: refuse now.
+        if let free = DiskSpace.available(at: kindFolder), free < Self.freeSpaceReserve {
+            return .failed(key: key, error: "only \(DiskSpace.describe(at: kindFolder)) on the file system of \(ws.relative(kindFolder)); "
+                + "a stage needs at least \(Self.freeSpaceReserve / 1_000_000) MB to write its output and record the run: free some space and run again")
+        }
         let fm = FileManager.default
         let tmp = kindFolder.appendingPathComponent(".\(key).tmp-\(getpid())-\(UInt32.random(in: 0 ... .max))")
         let work = kindFolder.appendingPathComponent("\(key).work")
@@ -124,7 +135,7 @@ public enum StageRunner {
             try? fm.removeItem(at: tmp)
             // Resumable state stays for the retry; an empty work folder is only litter.
             if (try? fm.contentsOfDirectory(atPath: work.path))?.isEmpty == true { try? fm.removeItem(at: work) }
-            return .failed(key: key, error: "\(error)")
+            return .failed(key: key, error: DiskSpace.isFull(error) ? "\(DiskFullError(path: tmp.path))" : "\(error)")
         }
     }
 

@@ -241,15 +241,25 @@ public struct Ingestor: Sendable {
     // MARK: - Archive and quarantine
 
     private func archive(_ source: Source) throws -> URL {
-        let ext = source.url.pathExtension.isEmpty ? "bin" : source.url.pathExtension.lowercased()
-        let destination = workspace.archive.appendingPathComponent("\(source.sha256).\(ext)")
+        try archive(source.url, sha256: source.sha256, move: source.move)
+    }
+
+    private func archive(_ url: URL, sha256: String, move: Bool) throws -> URL {
+        let ext = url.pathExtension.isEmpty ? "bin" : url.pathExtension.lowercased()
+        let destination = workspace.archive.appendingPathComponent("\(sha256).\(ext)")
         if FileManager.default.fileExists(atPath: destination.path) {
             // Named by content: the bytes are already kept, so the inbox copy can go.
-            if source.move { try FileManager.default.removeItem(at: source.url) }
+            if move { try FileManager.default.removeItem(at: url) }
         } else {
-            try FilePlacement.place(source.url, at: destination, move: source.move)
+            try FilePlacement.place(url, at: destination, move: move)
         }
         return destination
+    }
+
+    /// Moves an inbox file whose content (`sha256`) was already processed into the archive, where
+    /// ingest keeps every input by content (removed when the archive already holds those bytes).
+    public func archiveProcessed(file url: URL, sha256: String) throws -> URL {
+        try archive(url, sha256: sha256, move: true)
     }
 
     /// Puts a whole file in the quarantine for `reason` (a file no pipeline takes, for the watch

@@ -57,7 +57,8 @@ struct WatchCommand: ParsableCommand {
         let ws = Workspace(root: URL(fileURLWithPath: workspace ?? FileManager.default.currentDirectoryPath))
         let options = WatchOptions(pollInterval: poll ? pollInterval : nil, jobs: jobs)
         let daemon = WatchDaemon(workspace: ws, options: options, logger: logger,
-                                 planner: { try PipelinePlanner.plan($0, $1) }, quarantine: dataQuarantine(ws))
+                                 planner: { try PipelinePlanner.plan($0, $1) }, quarantine: dataQuarantine(ws),
+                                 archive: dataArchive(ws))
         do {
             try daemon.start()
         } catch let busy as WorkspaceBusy {

@@ -16,6 +16,16 @@ public func dataQuarantine(_ workspace: Workspace) -> QuarantineAction {
     return { file, reason in try ingestor.quarantine(file: file, reason: reason).destination }
 }
 
+/// Moves a file whose content every pipeline taking it has already processed out of the inbox,
+/// so no later run ingests it again; returns where it went.
+public typealias ArchiveAction = @Sendable (_ file: URL, _ sha256: String) throws -> URL
+
+/// The data module's archive: `data/archive/<sha256>.<ext>`, where ingest keeps every input.
+public func dataArchive(_ workspace: Workspace) -> ArchiveAction {
+    let ingestor = Ingestor(root: workspace.root)
+    return { file, sha256 in try ingestor.archiveProcessed(file: file, sha256: sha256) }
+}
+
 public struct WatchOptions: Sendable {
     /// Scan the inbox this often instead of using inotify (network filesystems). Nil: inotify.
     public var pollInterval: TimeInterval?
@@ -52,6 +62,8 @@ public struct WatchHooks: Sendable {
     /// A request that did not become a run, and why.
     public var runSkipped: (@Sendable (RunRequest, String) -> Void)?
     public var quarantined: (@Sendable (String, String) -> Void)?
+    /// A file whose content was already processed left the inbox: (file, where it went).
+    public var archived: (@Sendable (String, String) -> Void)?
 
     public init() {}
 }
@@ -83,6 +95,7 @@ public final class WatchDaemon: @unchecked Sendable {
     public let logger: Logger
     private let planner: StagePlanner
     private let quarantine: QuarantineAction?
+    private let archive: ArchiveAction?
     private let hooks: WatchHooks
 
     /// Manifests, routing and schedules live on `control`; the watcher and detector on `inbox`.
@@ -121,13 +134,15 @@ public final class WatchDaemon: @unchecked Sendable {
     private var stopped = false
 
     public init(workspace: Workspace, options: WatchOptions = WatchOptions(), logger: Logger = Logger(label: "sira.watch"),
-                planner: @escaping StagePlanner, quarantine: QuarantineAction?, hooks: WatchHooks = WatchHooks()) {
+                planner: @escaping StagePlanner, quarantine: QuarantineAction?, archive: ArchiveAction? = nil,
+                hooks: WatchHooks = WatchHooks()) {
         self.workspace = workspace
         self.options = options
         self.inbox = workspace.dataFolder.appendingPathComponent("inbox")
         self.logger = logger
         self.planner = planner
         self.quarantine = quarantine
+        self.archive = archive
         self.hooks = hooks
         self.manifests = ManifestSet(workspace: workspace)
     }
@@ -390,17 +405,37 @@ public final class WatchDaemon: @unchecked Sendable {
             "file": "\(shown)", "bytes": "\(file.signature.size)", "sha256": "\(sha256.prefix(12))",
             "routes": "\(routes.map { "\($0.task)@\($0.pipeline)" }.joined(separator: ","))",
         ])
-        for pipeline in Set(routes.map(\.pipeline)).sorted() {
+        var alreadyProcessed = 0
+        let pipelines = Set(routes.map(\.pipeline)).sorted()
+        defer {
+            // Content every taker has run on never needs to be read again (issue 16, item 7).
+            if alreadyProcessed == pipelines.count { archiveProcessed(file.path, sha256: sha256) }
+        }
+        for pipeline in pipelines {
             if manifests.manifest(named: pipeline)?.schedule != nil {
                 logger.info("taken at the pipeline's next tick", metadata: [
                     "pipeline": "\(pipeline)", "next": "\(nextTick(of: pipeline).map(ScheduleTimeFormat.iso) ?? "-")",
                 ])
             } else if processedHashes(pipeline).contains(sha256) {
+                alreadyProcessed += 1
                 logger.info("content already processed; no run", metadata: ["pipeline": "\(pipeline)", "file": "\(shown)"])
                 hooks.runSkipped?(RunRequest(pipeline: pipeline, trigger: .inputs), "content already processed")
             } else if state.withLock({ pending[pipeline, default: []].insert(sha256).inserted }) {
                 queue.enqueue(RunRequest(pipeline: pipeline, trigger: .inputs))
             }
+        }
+    }
+
+    private func archiveProcessed(_ path: String, sha256: String) {
+        guard let archive else { return }
+        let shown = workspace.relative(URL(fileURLWithPath: path))
+        do {
+            let moved = try archive(URL(fileURLWithPath: path), sha256)
+            logger.info("content already processed: archived, never ingested again", metadata: ["file": "\(shown)", "to": "\(workspace.relative(moved))"])
+            hashes.forget(path)
+            hooks.archived?(path, moved.path)
+        } catch {
+            logger.error("cannot archive; left in the inbox", metadata: ["file": "\(shown)", "error": "\(error)"])
         }
     }
 

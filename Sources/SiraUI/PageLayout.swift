@@ -1,24 +1,11 @@
 import Foundation
 import Hummingbird
+import SiraStore
 
 /// The HTML shell every page shares: inline CSS and script, nothing fetched from elsewhere, so the
 /// binary alone serves the UI (also offline, also on a cluster login node).
 enum PageLayout {
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { HTMLText.escape(s) }
 
     static func badge(_ status: String, live: Bool = false) -> String {
         "<span class=\"badge \(escape(status))\">\(escape(status))\(live ? " ●" : "")</span>"

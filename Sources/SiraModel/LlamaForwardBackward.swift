@@ -107,38 +107,67 @@ extension LlamaModel {
 
     // MARK: - loss head
 
-    /// Final hidden state → `lm_head` logits → cross-entropy, in chunks of rows so the
-    /// `[tokens, vocab]` logits never exist at once. With `gradScale`, also writes
+    /// Final hidden state → `lm_head` logits → cross-entropy. With `gradScale`, also writes
     /// `∂L/∂finalNormed` into `acts.dNormed` and accumulates `lm_head`'s gradient.
+    ///
+    /// Only positions whose loss weight is non-zero reach the head: a prompt or padding position
+    /// has no loss and a zero gradient, yet the `[vocab × hidden]` head is the largest matrix of a
+    /// small model (21% of a SmolLM2-135M forward), and adapter data scores a few answer tokens
+    /// per example. Their rows of the final hidden state are gathered, run through the head, and
+    /// their gradient scattered back (zeros elsewhere): the same loss and gradients as the full
+    /// computation, in a fraction of the work.
     func lossHead(_ acts: LlamaActivations, batch: TokenBatch, gradScale: Float?) -> CrossEntropySums {
-        let n = acts.tokens, d = config.hiddenSize, vocab = config.vocabSize
+        let n = acts.tokens, d = config.hiddenSize
+        var scored: [Int32] = []
+        scored.reserveCapacity(n)
+        for (i, w) in batch.lossMask.enumerated() where w != 0 { scored.append(Int32(i)) }
+        if scored.count == n || !headOnScoredRowsOnly {
+            return batch.targets.withUnsafeBufferPointer { targets in
+                batch.lossMask.withUnsafeBufferPointer { weights in
+                    headRows(x: acts.finalNormed.pointer, dx: acts.dNormed.pointer, targets: targets.baseAddress!,
+                             weights: weights.baseAddress!, rows: n, gradScale: gradScale)
+                }
+            }
+        }
+        if gradScale != nil { acts.dNormed.zero() }
+        let m = scored.count
+        guard m > 0 else { return CrossEntropySums() }
+        let x = Tensor(shape: [m, d]), dx = Tensor(shape: [gradScale == nil ? 0 : m, d])
+        gatherRows(source: acts.finalNormed.pointer, indices: scored, count: m, dim: d, destination: x.pointer, threads: threads)
+        let targets = scored.map { batch.targets[Int($0)] }, weights = scored.map { batch.lossMask[Int($0)] }
+        let sums = headRows(x: x.pointer, dx: dx.pointer, targets: targets, weights: weights, rows: m, gradScale: gradScale)
+        if gradScale != nil {
+            scatterAddRows(source: dx.pointer, indices: scored, count: m, dim: d, destination: acts.dNormed.pointer, threads: threads)
+        }
+        return sums
+    }
+
+    /// The head and cross-entropy on `rows` rows of `x` `[rows, hidden]`, in chunks so the
+    /// `[rows, vocab]` logits never exist at once; with `gradScale`, `dx` gets `∂L/∂x`.
+    private func headRows(x: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>,
+                          weights: UnsafePointer<Float>, rows n: Int, gradScale: Float?) -> CrossEntropySums {
+        let d = config.hiddenSize, vocab = config.vocabSize
         let chunk = min(n, max(128, (4 << 20) / vocab))
         let logits = UnsafeMutablePointer<Float>.allocate(capacity: chunk * vocab)
         defer { logits.deallocate() }
         var total = CrossEntropySums()
-        batch.targets.withUnsafeBufferPointer { targets in
-            batch.lossMask.withUnsafeBufferPointer { mask in
-                var start = 0
-                while start < n {
-                    let rows = min(chunk, n - start)
-                    let xs = acts.finalNormed.pointer + start * d
-                    sgemm(.noTranspose, .transpose, m: rows, n: vocab, k: d, alpha: 1, a: xs, lda: d,
-                          b: lmHead.value.pointer, ldb: d, beta: 0, c: logits, ldc: vocab, threads: threads)
-                    total.add(softmaxCrossEntropy(logits: logits, targets: targets.baseAddress! + start,
-                                                  weights: mask.baseAddress! + start, rows: rows, vocab: vocab,
-                                                  gradScale: gradScale, threads: threads))
-                    if gradScale != nil {
-                        sgemm(.noTranspose, .noTranspose, m: rows, n: d, k: vocab, alpha: 1, a: logits, lda: vocab,
-                              b: lmHead.value.pointer, ldb: d, beta: 0, c: acts.dNormed.pointer + start * d, ldc: d,
-                              threads: threads)
-                        if let g = lmHead.grad {
-                            sgemm(.transpose, .noTranspose, m: vocab, n: d, k: rows, alpha: 1, a: logits, lda: vocab,
-                                  b: xs, ldb: d, beta: 1, c: g.pointer, ldc: d, threads: threads)
-                        }
-                    }
-                    start += rows
+        var start = 0
+        while start < n {
+            let rows = min(chunk, n - start)
+            let xs = x + start * d
+            sgemm(.noTranspose, .transpose, m: rows, n: vocab, k: d, alpha: 1, a: xs, lda: d,
+                  b: lmHead.value.pointer, ldb: d, beta: 0, c: logits, ldc: vocab, threads: threads)
+            total.add(softmaxCrossEntropy(logits: logits, targets: targets + start, weights: weights + start,
+                                          rows: rows, vocab: vocab, gradScale: gradScale, threads: threads))
+            if gradScale != nil {
+                sgemm(.noTranspose, .noTranspose, m: rows, n: d, k: vocab, alpha: 1, a: logits, lda: vocab,
+                      b: lmHead.value.pointer, ldb: d, beta: 0, c: dx + start * d, ldc: d, threads: threads)
+                if let g = lmHead.grad {
+                    sgemm(.transpose, .noTranspose, m: vocab, n: d, k: rows, alpha: 1, a: logits, lda: vocab,
+                          b: xs, ldb: d, beta: 1, c: g.pointer, ldc: d, threads: threads)
                 }
             }
+            start += rows
         }
         return total
     }

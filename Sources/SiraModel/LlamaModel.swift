@@ -27,6 +27,9 @@ public final class LlamaModel: @unchecked Sendable {
         set { threadOverride = max(1, newValue) }
     }
     private var threadOverride: Int?
+    /// Whether the loss head runs on scored positions only (see `lossHead`); false runs it on
+    /// every position, the reference the tests compare against.
+    var headOnScoredRowsOnly = true
     public private(set) var adapters: [AttachedAdapter] = []
 
     /// The projections an adapter can attach to (PEFT `target_modules` names).

@@ -20,7 +20,13 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Tokens for the single-projection figures.") var layerTokens = 4096
     @Option(help: "Timed rounds for the single-projection figures (round-robin over the variants; medians).") var layerRepeats = 11
     @Flag(help: "Only the single-projection figures.") var layersOnly = false
+    @Option(help: "Share of each row's positions the loss scores, at its end (1: language modelling; 0.25: adapter data with a prompt of 3/4).")
+    var scoredFraction = 1.0
     @Option(help: .hidden) var singleCase: String?
+
+    func validate() throws {
+        guard scoredFraction > 0, scoredFraction <= 1 else { throw ValidationError("--scored-fraction must be in (0, 1], got \(scoredFraction)") }
+    }
 
     func run() throws {
         let threads = max(1, self.threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -97,7 +103,8 @@ struct BenchTrainCommand: ParsableCommand {
               let variant = TrainingBenchmark.variants.first(where: { $0.name == parts[1] }) else {
             throw ValidationError("bad --single-case '\(spec)'")
         }
-        let result = try TrainingBenchmark.step(shape: shape, variant: variant.name, adapter: variant.config, steps: steps, threads: threads)
+        let result = try TrainingBenchmark.step(shape: shape, variant: variant.name, adapter: variant.config, steps: steps, threads: threads,
+                                                scored: scoredFraction)
         print(String(decoding: try JSONEncoder().encode(result), as: UTF8.self))
     }
 
@@ -107,7 +114,8 @@ struct BenchTrainCommand: ParsableCommand {
         if !FileManager.default.fileExists(atPath: process.executableURL!.path) {
             process.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
         }
-        var args = ["bench", "train", "--single-case", "\(model):\(variant)", "--threads", String(threads), "--steps", String(steps)]
+        var args = ["bench", "train", "--single-case", "\(model):\(variant)", "--threads", String(threads), "--steps", String(steps),
+                    "--scored-fraction", String(scoredFraction)]
         if let batch { args += ["--batch", String(batch)] }
         process.arguments = args
         let out = Pipe()

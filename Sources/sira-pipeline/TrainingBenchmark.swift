@@ -202,18 +202,26 @@ enum TrainingBenchmark {
         return tokens * (perToken * Double(c.numHiddenLayers) + head)
     }
 
-    /// Random-token batches; the cursor is the batch index.
+    /// Random-token batches; the cursor is the batch index. `scored`: the share of each row's
+    /// positions the loss scores, at its end (1: language modelling; 0.25: a prompt of 3/4 of the
+    /// row and a completion of 1/4, as adapter data is).
     final class RandomBatches: BatchSource {
         struct Cursor: Codable, Equatable { var index: Int }
         let batch: Int, seq: Int, vocab: Int
+        let mask: [Float]
         var index = 0
-        init(batch: Int, seq: Int, vocab: Int) { self.batch = batch; self.seq = seq; self.vocab = vocab }
+        init(batch: Int, seq: Int, vocab: Int, scored: Double = 1) {
+            self.batch = batch; self.seq = seq; self.vocab = vocab
+            let promptLength = seq - max(1, Int((Double(seq) * scored).rounded()))
+            let row = (0..<seq).map { $0 < promptLength ? Float(0) : 1 }
+            mask = Array((0..<batch).map { _ in row }.joined())
+        }
         func nextBatch() throws -> TokenBatch {
             var rng = Xoshiro256(seed: UInt64(index))
             index += 1
             let ids = (0...(batch * seq)).map { _ in Int32(rng.next() % UInt64(vocab)) }
             return TokenBatch(batch: batch, seq: seq, tokens: Array(ids.prefix(batch * seq)), targets: Array(ids.dropFirst()),
-                              lossMask: [Float](repeating: 1, count: batch * seq))
+                              lossMask: mask)
         }
         var cursor: Cursor { Cursor(index: index) }
         func restore(_ cursor: Cursor) throws { index = cursor.index }
@@ -221,13 +229,14 @@ enum TrainingBenchmark {
 
     /// Builds the random-weight model, attaches the adapter, runs one warm-up step and `steps`
     /// timed optimizer steps. Meant to run alone in a process, so the peak RSS is this case's.
-    static func step(shape: ModelShape, variant: String, adapter: AdapterConfig, steps: Int, threads: Int) throws -> StepResult {
+    static func step(shape: ModelShape, variant: String, adapter: AdapterConfig, steps: Int, threads: Int,
+                     scored: Double = 1) throws -> StepResult {
         let model = LlamaModel(config: shape.config, seed: 1)
         model.threads = threads
         model.setTrainable(false)
         let set = try AdapterSet(config: adapter, seed: 2)
         set.attach(to: model)
-        let trainer = try Trainer(model: model, source: RandomBatches(batch: shape.batch, seq: shape.seq, vocab: shape.config.vocabSize),
+        let trainer = try Trainer(model: model, source: RandomBatches(batch: shape.batch, seq: shape.seq, vocab: shape.config.vocabSize, scored: scored),
                                   config: TrainerConfig(steps: steps + 1, learningRate: 1e-4, seed: 0))
         _ = try trainer.trainStep()
         var times: [Double] = []

@@ -86,16 +86,16 @@ public final class LlamaModel: @unchecked Sendable {
 
     public func parameter(named name: String) -> Parameter? { parameters.first { $0.name == name } }
 
-    /// Calls `make(layer, module, inFeatures, outFeatures)` for every layer and every module in
-    /// `targetModules` and hooks the result into that projection, replacing any adapter already
-    /// there. Module names must be in `projectionModules`.
-    public func attachAdapters(targetModules: [String],
+    /// Calls `make(layer, module, inFeatures, outFeatures)` for every layer in `layers` (nil:
+    /// all) and every module in `targetModules` and hooks the result into that projection,
+    /// replacing any adapter already there. Module names must be in `projectionModules`.
+    public func attachAdapters(targetModules: [String], layers only: [Int]? = nil,
                                make: (_ layer: Int, _ module: String, _ inFeatures: Int, _ outFeatures: Int) -> ProjectionAdapter) {
         for module in targetModules {
             precondition(Self.projectionModules.contains(module),
                          "unknown target module '\(module)' (expected one of \(Self.projectionModules.joined(separator: ", ")))")
         }
-        for layer in layers {
+        for layer in layers where only?.contains(layer.index) ?? true {
             for module in targetModules {
                 let projection = layer.projection(module)!
                 let adapter = make(layer.index, module, projection.inFeatures, projection.outFeatures)

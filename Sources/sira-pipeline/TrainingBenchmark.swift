@@ -177,7 +177,9 @@ enum TrainingBenchmark {
     /// gradient); causal attention `2·2·d·(T+1)/2` per token and layer forward, three times that in
     /// training; each active LoRA expert `6·r·(in+out)` per token (forward, both weight gradients,
     /// input gradient), the router `6·E·in`. SiRA counts its k active experts, MoLoRA all E.
-    static func modelFLOPs(_ shape: ModelShape, adapter: AdapterConfig) -> Double {
+    /// `lm_head` counts on the scored share of positions only: the work actually needed (the
+    /// engine runs it on nothing else).
+    static func modelFLOPs(_ shape: ModelShape, adapter: AdapterConfig, scored: Double = 1) -> Double {
         let c = shape.config
         let tokens = Double(shape.batch * shape.seq)
         let d = Double(c.hiddenSize), kv = Double(c.numKeyValueHeads * c.headDim), q = Double(c.numAttentionHeads * c.headDim)
@@ -199,8 +201,11 @@ enum TrainingBenchmark {
             }
         }
         let head = 4 * d * Double(c.vocabSize)
-        return tokens * (perToken * Double(c.numHiddenLayers) + head)
+        return tokens * (perToken * Double(c.numHiddenLayers) + head * scored)
     }
+
+    /// Scored positions per row for a `scored` share (at least one).
+    static func scoredRows(_ shape: ModelShape, _ scored: Double) -> Int { max(1, Int((Double(shape.seq) * scored).rounded())) }
 
     /// Random-token batches; the cursor is the batch index. `scored`: the share of each row's
     /// positions the loss scores, at its end (1: language modelling; 0.25: a prompt of 3/4 of the
@@ -244,7 +249,7 @@ enum TrainingBenchmark {
         let median = times.sorted()[times.count / 2]
         let tokens = shape.batch * shape.seq
         return StepResult(model: shape.name, variant: variant, tokensPerStep: tokens, stepSeconds: median,
-                          tokensPerSecond: Double(tokens) / median, flopsPerStep: modelFLOPs(shape, adapter: adapter),
+                          tokensPerSecond: Double(tokens) / median, flopsPerStep: modelFLOPs(shape, adapter: adapter, scored: Double(scoredRows(shape, scored)) / Double(shape.seq)),
                           peakRSSBytes: peakRSS(), trainableParameters: set.parameters.reduce(0) { $0 + $1.value.count })
     }
 }

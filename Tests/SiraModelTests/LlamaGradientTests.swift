@@ -190,3 +190,25 @@ func realAdaptersTrainOnTheQwenFamilies(type: AdapterType, modelType: String) th
     #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
     #expect(report.checks > 0)
 }
+
+/// `layers_to_transform` (issue 19, item 2): adapters on layer 1 only; the backward stops there
+/// (nothing below is trainable), and the adapters' gradients still match finite differences.
+@Test func layersToTransformAdaptsOnlyThoseLayersWithExactGradients() throws {
+    let model = familyModel("llama", attentionBias: false, kvHeads: 1, tied: true, seed: 31)
+    model.setTrainable(false)
+    let config = AdapterConfig(type: .lora, r: 2, loraAlpha: 4, targetModules: ["q_proj", "v_proj", "down_proj"], layersToTransform: [1])
+    try AdapterLimits.check(config, fits: model.config)
+    let set = try AdapterSet(config: config, seed: 4)
+    set.attach(to: model)
+    #expect(Set(model.adapters.map(\.layer)) == [1] && model.adapters.count == 3)
+    #expect(!set.parameters.isEmpty && set.parameters.allSatisfy { $0.name.contains("layers.1.") })
+    var rng = Xoshiro256(seed: 5)
+    for p in set.parameters { for i in 0..<p.value.count { p.value[i] = Float(rng.nextNormal() * 0.3) } }
+    let batch = randomBatch(batch: 2, seq: 7, vocab: model.config.vocabSize, seed: 6)
+    let report = checkGradients(model, batch, parameters: set.parameters)
+    #expect(report.failures.isEmpty, "\(report.failures.joined(separator: "\n"))")
+    #expect(report.checks > 0)
+    // A layer the base does not have is refused naming the key.
+    let beyond = AdapterConfig(type: .lora, r: 2, targetModules: ["q_proj"], layersToTransform: [0, 2])
+    #expect(throws: AdapterConfigError.self) { try AdapterLimits.check(beyond, fits: model.config) }
+}

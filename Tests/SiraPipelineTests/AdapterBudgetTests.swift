@@ -15,7 +15,8 @@ import Testing
         let targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
         for config in [AdapterConfig(type: .lora, r: 7, targetModules: targets),
                        AdapterConfig(type: .molora, r: 3, targetModules: ["v_proj", "down_proj"], numExperts: 5),
-                       AdapterConfig(type: .sira, r: 2, targetModules: targets, numExperts: 6, topK: 2)] {
+                       AdapterConfig(type: .sira, r: 2, targetModules: targets, numExperts: 6, topK: 2),
+                       AdapterConfig(type: .sira, r: 2, targetModules: ["q_proj", "up_proj"], numExperts: 3, topK: 2, layersToTransform: [0, 2])] {
             let model = LlamaModel(config: Self.shape, seed: 1)
             let set = try AdapterSet(config: config, seed: 0)
             set.attach(to: model)
@@ -30,6 +31,11 @@ import Testing
         // (37·336 = 12432 is 144 over; 36·336 = 12096 is 192 under).
         #expect(AdapterParameterCount.loraRank(matching: 12288, targetModules: ["q_proj", "down_proj"], model: Self.shape) == 37)
         #expect(AdapterParameterCount.loraRank(matching: 10, targetModules: ["q_proj"], model: Self.shape) == 1)
+        // On layers [1, 2] only: (1728 + 2368)·2 = 8192, and LoRA costs 112·2 = 224 per rank:
+        // 8192 / 224 = 36.57 → 37 again.
+        let upper = AdapterConfig(type: .sira, r: 4, targetModules: ["q_proj", "down_proj"], numExperts: 8, topK: 2, layersToTransform: [1, 2])
+        #expect(AdapterParameterCount.count(upper, model: Self.shape) == 8192)
+        #expect(AdapterParameterCount.loraRank(matching: 8192, targetModules: ["q_proj", "down_proj"], layers: [1, 2], model: Self.shape) == 37)
     }
 
     @Test func layerStatisticsMergeEachLayersProjectionsAndCountDrops() throws {

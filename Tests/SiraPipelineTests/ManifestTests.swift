@@ -255,6 +255,17 @@ jobs: 2
         #expect(none.map(\.keyPath) == ["base"] && none[0].problem.contains("'gguf: MODEL.gguf'"), "\(none)")
     }
 
+    @Test func layersToTransformIsReadSortedAndSharedByTheComparisonsArms() throws {
+        let m = try ManifestLoader.parse(yaml: "name: p\ntasks: [{from: a.jsonl}]\nadapters: {lora: {r: 2, layers_to_transform: [3, 1]}}\n", file: "m")
+        #expect(m.adapters[0].layersToTransform == [1, 3])
+        let c = try ManifestLoader.parse(yaml: "name: p\ntasks: [{from: a.jsonl}]\ncompare: {sira: {layers_to_transform: [2]}}\n", file: "m")
+        #expect(!c.adapters.isEmpty && c.adapters.allSatisfy { $0.kind == .multitask || $0.layersToTransform == [2] }, "\(c.adapters.map(\.layersToTransform))")
+        let twice = manifestErrors("name: p\ntasks: [{from: a.jsonl}]\nadapters: {lora: {layers_to_transform: [1, 1]}}\n")
+        #expect(twice.map(\.keyPath) == ["adapters.lora.layers_to_transform"] && twice[0].problem.contains("twice"), "\(twice)")
+        let onArm = manifestErrors("name: p\ntasks: [{from: a.jsonl}]\ncompare: {lora: {layers_to_transform: [1]}}\n")
+        #expect(onArm.map(\.keyPath) == ["compare.lora.layers_to_transform"], "\(onArm)")
+    }
+
     @Test func suggestionDistanceIsLevenshtein() {
         // Hand-computed: kitten → sitting needs 3 edits; flaw → lawn needs 2.
         #expect(Suggest.distance(Array("kitten"), Array("sitting")) == 3)

@@ -40,6 +40,9 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
     public var auxLossWeight: Double
     /// Weight of the router z-loss (averaged over SiRA layers); 0 disables it.
     public var zLossWeight: Double
+    /// PEFT's `layers_to_transform`: the layer indices adapted (nil: every layer). The backward
+    /// pass stops at the lowest of them: nothing below holds a trainable parameter.
+    public var layersToTransform: [Int]?
 
     public static let defaultTargetModules = ["q_proj", "v_proj", "up_proj", "down_proj"]
 
@@ -47,7 +50,8 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
                 targetModules: [String] = AdapterConfig.defaultTargetModules,
                 numExperts: Int = 8, topK: Int = 2, capacityFactor: Double? = 1.25,
                 evalCapacityFactor: Double? = nil, expertDropout: Double = 0,
-                normalizeGates: Bool = true, auxLossWeight: Double = 0.01, zLossWeight: Double = 0) {
+                normalizeGates: Bool = true, auxLossWeight: Double = 0.01, zLossWeight: Double = 0,
+                layersToTransform: [Int]? = nil) {
         self.type = type
         self.r = r
         self.loraAlpha = loraAlpha
@@ -60,7 +64,14 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
         self.normalizeGates = normalizeGates
         self.auxLossWeight = auxLossWeight
         self.zLossWeight = zLossWeight
+        self.layersToTransform = layersToTransform
     }
+
+    /// Whether layer `index` is adapted.
+    public func adapts(layer index: Int) -> Bool { layersToTransform?.contains(index) ?? true }
+
+    /// How many of `layers` layers are adapted.
+    public func adaptedLayerCount(of layers: Int) -> Int { (0..<layers).filter(adapts(layer:)).count }
 
     /// `alpha / r`, the factor every LoRA delta is multiplied by.
     public var scaling: Float { Float(loraAlpha / Double(r)) }
@@ -73,6 +84,11 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
         if r < 1 { try fail("r", "must be at least 1, got \(r)") }
         if !(loraAlpha.isFinite && loraAlpha > 0) { try fail("lora_alpha", "must be a positive number, got \(loraAlpha)") }
         if targetModules.isEmpty { try fail("target_modules", "must name at least one projection") }
+        if let layers = layersToTransform {
+            if layers.isEmpty { try fail("layers_to_transform", "must name at least one layer") }
+            if let bad = layers.first(where: { $0 < 0 }) { try fail("layers_to_transform", "layer indices start at 0, got \(bad)") }
+            if Set(layers).count != layers.count { try fail("layers_to_transform", "lists a layer twice") }
+        }
         if let bad = targetModules.first(where: { AdapterNaming.block(of: $0) == nil }) {
             try fail("target_modules", "unknown projection '\(bad)' (expected one of \(AdapterNaming.knownModules.joined(separator: ", ")))")
         }
@@ -94,6 +110,7 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
         case numExperts = "num_experts", topK = "top_k", capacityFactor = "capacity_factor"
         case evalCapacityFactor = "eval_capacity_factor", expertDropout = "expert_dropout"
         case normalizeGates = "normalize_gates", auxLossWeight = "aux_loss_weight", zLossWeight = "z_loss_weight"
+        case layersToTransform = "layers_to_transform"
     }
 
     public init(from decoder: Decoder) throws {
@@ -118,6 +135,7 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
         normalizeGates = try c.decodeIfPresent(Bool.self, forKey: .normalizeGates) ?? d.normalizeGates
         auxLossWeight = try c.decodeIfPresent(Double.self, forKey: .auxLossWeight) ?? d.auxLossWeight
         zLossWeight = try c.decodeIfPresent(Double.self, forKey: .zLossWeight) ?? d.zLossWeight
+        layersToTransform = try c.decodeIfPresent([Int].self, forKey: .layersToTransform)
         try validate()
     }
 
@@ -136,6 +154,8 @@ public struct AdapterConfig: Codable, Sendable, Equatable {
         try c.encode(normalizeGates, forKey: .normalizeGates)
         try c.encode(auxLossWeight, forKey: .auxLossWeight)
         try c.encode(zLossWeight, forKey: .zLossWeight)
+        // Only when set, so configurations (and the keys hashed from them) without it are unchanged.
+        try c.encodeIfPresent(layersToTransform, forKey: .layersToTransform)
     }
 }
 

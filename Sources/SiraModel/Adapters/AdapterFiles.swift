@@ -67,7 +67,7 @@ public enum AdapterFiles {
             "fan_in_fan_out": false,
             "modules_to_save": NSNull(),
             "init_lora_weights": true,
-            "layers_to_transform": NSNull(),
+            "layers_to_transform": config.layersToTransform ?? NSNull(),
             "layers_pattern": NSNull(),
             "rank_pattern": [String: Any](),
             "alpha_pattern": [String: Any](),

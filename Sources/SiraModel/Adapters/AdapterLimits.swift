@@ -35,13 +35,16 @@ public enum AdapterLimits {
             let experts = config.type == .lora ? 1.0 : Double(config.numExperts)
             perLayer += experts * Double(config.r) * Double(s.in + s.out) + (config.type == .lora ? 0 : experts * Double(s.in))
         }
+        if let bad = config.layersToTransform?.first(where: { $0 >= base.numHiddenLayers }) {
+            throw AdapterConfigError.invalid(key: "layers_to_transform", reason: "layer \(bad) does not exist: the base has \(base.numHiddenLayers) layers (0...\(base.numHiddenLayers - 1))")
+        }
         if config.r > smallest {
             throw AdapterConfigError.invalid(key: "r", reason: "\(config.r) exceeds the rank of the smallest targeted projection of the base (\(smallest))")
         }
         if config.type != .lora, config.numExperts > maxExperts {
             throw AdapterConfigError.invalid(key: "num_experts", reason: "\(config.numExperts) exceeds the limit \(maxExperts)")
         }
-        let total = perLayer * Double(base.numHiddenLayers)
+        let total = perLayer * Double(config.adaptedLayerCount(of: base.numHiddenLayers))
         let baseParameters = Double(base.vocabSize * base.hiddenSize) + Double(base.numHiddenLayers)
             * Double(base.hiddenSize) * Double(4 * base.hiddenSize + 3 * base.intermediateSize)
         if total > Double(maxParametersPerBaseParameter) * max(baseParameters, 1) {

@@ -20,7 +20,7 @@ extension AdapterSet {
     /// Builds one adapter per (layer, target module) of `model` and hooks them in, replacing any
     /// adapters already attached. The base weights are left as they are (freeze them first).
     public func attach(to model: LlamaModel) {
-        model.attachAdapters(targetModules: config.targetModules) { layer, module, inFeatures, outFeatures in
+        model.attachAdapters(targetModules: config.targetModules, layers: config.layersToTransform) { layer, module, inFeatures, outFeatures in
             make(layer: layer, module: module, inFeatures: inFeatures, outFeatures: outFeatures)
         }
     }

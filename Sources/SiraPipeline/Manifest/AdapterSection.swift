@@ -5,7 +5,7 @@
 struct AdapterSection {
     let sink: DiagnosticSink
 
-    static let common = ["kind", "r", "lora_alpha", "target_modules"]
+    static let common = ["kind", "r", "lora_alpha", "target_modules", "layers_to_transform"]
     static let keysByKind: [AdapterKind: [String]] = [
         .lora: common,
         .molora: common + ["num_experts"],
@@ -77,6 +77,12 @@ struct AdapterSection {
                 if list.isEmpty { tv.fail("must name at least one projection") }
                 if Set(list).count != list.count { tv.fail("lists a projection twice") }
                 a.targetModules = list
+            }
+            if let lv = m.value("layers_to_transform"), let items = lv.list() {
+                let layers = items.compactMap { $0.int(0 ... 4095) }
+                if layers.isEmpty { lv.fail("must name at least one layer index") }
+                if Set(layers).count != layers.count { lv.fail("lists a layer twice") }
+                a.layersToTransform = layers.sorted()
             }
             if kind == .molora || kind == .sira {
                 a.numExperts = m.value("num_experts")?.int(1 ... 1024) ?? a.numExperts

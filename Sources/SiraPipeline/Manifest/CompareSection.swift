@@ -43,7 +43,8 @@ struct CompareSection {
         if let lv = m.value("lora"), let lm = lv.map() {
             spec.loraRank = lm.value("r")?.int(1 ... 4096) ?? spec.loraRank
             spec.loraAlpha = lm.value("lora_alpha")?.double(0 ... 1e6, exclusiveLower: true) ?? spec.loraAlpha
-            lm.finish(known: ["r", "lora_alpha"], notApplicable: ["target_modules": "every arm adapts the same modules: set target_modules under compare.sira"])
+            lm.finish(known: ["r", "lora_alpha"], notApplicable: ["target_modules": "every arm adapts the same modules: set target_modules under compare.sira",
+                                                                         "layers_to_transform": "every arm adapts the same layers: set layers_to_transform under compare.sira"])
         }
         spec.temperature = m.value("temperature")?.double(0 ... 1000, exclusiveLower: true) ?? spec.temperature
         if let av = m.value("ablations"), let am = av.map() {

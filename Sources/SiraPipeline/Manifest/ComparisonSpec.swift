@@ -44,6 +44,7 @@ public struct ComparisonSpec: Sendable, Equatable, Codable {
         func make(_ name: String, _ kind: AdapterKind, _ change: (inout AdapterVariant) -> Void = { _ in }) -> AdapterVariant {
             var v = ManifestDefaults.variant(kind, name: name)
             v.targetModules = sira.targetModules
+            v.layersToTransform = sira.layersToTransform
             change(&v)
             return v
         }

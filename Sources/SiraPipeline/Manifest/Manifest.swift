@@ -118,6 +118,8 @@ public struct AdapterVariant: Sendable, Equatable, Codable {
     public var r: Int
     public var loraAlpha: Double
     public var targetModules: [String]
+    /// PEFT's `layers_to_transform`: the adapted layers (nil: all).
+    public var layersToTransform: [Int]? = nil
     public var numExperts: Int
     public var topK: Int
     public var capacityFactor: Double

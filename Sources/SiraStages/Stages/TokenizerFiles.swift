@@ -70,7 +70,8 @@ extension AdapterVariant {
             numExperts: type == .lora ? 1 : numExperts, topK: type == .sira ? topK : 1,
             capacityFactor: type == .sira ? capacityFactor : nil, evalCapacityFactor: evalCapacityFactor,
             expertDropout: type == .sira ? expertDropout : 0, normalizeGates: normalizeGates,
-            auxLossWeight: type == .sira ? auxLossWeight : 0, zLossWeight: type == .sira ? zLossWeight : 0
+            auxLossWeight: type == .sira ? auxLossWeight : 0, zLossWeight: type == .sira ? zLossWeight : 0,
+            layersToTransform: layersToTransform
         )
     }
 }

@@ -60,6 +60,9 @@ struct TrainStage: PipelineStage {
         do { try TrainingMemory(config: shape, batch: train.batch, seq: train.seqLen).check(key: "train", batch: train.batch, seq: train.seqLen) } catch {
             throw StageFailure("\(error)")
         }
+        do { try AdapterLimits.check(variant.adapterConfig, fits: shape) } catch {
+            throw StageFailure("adapters.\(variant.name): \(error)")
+        }
         let model = try LlamaModel.load(model: base.folder)
         model.threads = context.threads
         model.setTrainable(false)

@@ -43,7 +43,7 @@ public enum VariantResolution {
         let config = try shape()
         let budget = AdapterParameterCount.count(reference.adapterConfig, model: config)
         var out = v
-        out.r = AdapterParameterCount.loraRank(matching: budget, targetModules: v.targetModules, model: config)
+        out.r = AdapterParameterCount.loraRank(matching: budget, targetModules: v.targetModules, layers: v.layersToTransform, model: config)
         out.loraAlpha = v.loraAlpha * Double(out.r) / Double(v.r)
         return out
     }

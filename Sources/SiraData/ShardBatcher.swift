@@ -7,6 +7,10 @@ public struct ShardBatch: Sendable, Equatable {
     public var tokens: [Int32]
     public var targets: [Int32]
     public var lossMask: [Float]
+    /// Each input position's place in its own example (0 where an example starts): with `.packed`
+    /// rows, several examples share a row and each must attend only to itself, with positions
+    /// restarting. Empty when every row is one sequence (`.padded`, `.continuous`).
+    public var positions: [Int32] = []
 }
 
 /// Cuts a token shard into training batches, deterministically: each epoch visits the examples
@@ -81,16 +85,24 @@ public final class ShardBatcher {
         out.tokens.reserveCapacity(batch * seq)
         out.targets.reserveCapacity(batch * seq)
         out.lossMask.reserveCapacity(batch * seq)
+        var restarts = false
         for _ in 0 ..< batch {
             for i in 0 ..< width {
                 rowTokens[i] = padID
                 rowMask[i] = 0
             }
-            fillRow(&rowTokens, &rowMask)
+            let starts = fillRow(&rowTokens, &rowMask)
             out.tokens += rowTokens[0 ..< seq]
             out.targets += rowTokens[1 ... seq]
             for t in 1 ... seq { out.lossMask.append(Float(rowMask[t])) }
+            // Padding after the last example continues its positions (nothing real attends to it).
+            var start = 0, next = 1
+            for t in 0 ..< seq {
+                if next < starts.count, starts[next] == t { start = t; next += 1; restarts = true }
+                out.positions.append(Int32(t - start))
+            }
         }
+        if !restarts { out.positions = [] }
         return out
     }
 
@@ -104,9 +116,12 @@ public final class ShardBatcher {
         }
     }
 
-    private func fillRow(_ tokens: inout [Int32], _ mask: inout [UInt8]) {
+    /// Fills one row; returns where each example in it starts (`[0]` unless `.packed` put several).
+    @discardableResult
+    private func fillRow(_ tokens: inout [Int32], _ mask: inout [UInt8]) -> [Int] {
         let width = tokens.count
         var used = 0
+        var starts: [Int] = []
         tokens.withUnsafeMutableBufferPointer { tk in
             mask.withUnsafeMutableBufferPointer { mk in
                 while used < width {
@@ -117,6 +132,7 @@ public final class ShardBatcher {
                         if used > 0, (packing == .padded || used + n > width) { return }
                         shard.copyTokens(r.lowerBound ..< r.lowerBound + n, into: tk.baseAddress! + used)
                         shard.copyMask(r.lowerBound ..< r.lowerBound + n, into: mk.baseAddress! + used)
+                        if packing == .packed { starts.append(used) }
                         used += n
                         advance()
                         if packing == .padded { return }
@@ -131,6 +147,7 @@ public final class ShardBatcher {
                 }
             }
         }
+        return starts.isEmpty ? [0] : starts
     }
 
     /// Every example exactly once, in shard order, one per row (cut to `seq + 1` tokens, padded),

@@ -16,23 +16,34 @@ import Dispatch
 /// forward made (same GEMM shapes, single-threaded), so it is bit for bit the forward's P, at the
 /// cost of one more `Q Kᵀ` GEMM and softmax; the activations need no `[batch, heads, seq, seq]`
 /// tensor, only `rowBlock × seq` scratch per thread.
+///
+/// Packed rows: `segments` lists the examples as `(first row, length)`; each attends only to
+/// itself (a block-diagonal causal mask), and the blocks outside are never computed.
 struct AttentionShape {
     var batch: Int
     var seq: Int
     var heads: Int
     var kvHeads: Int
     var headDim: Int
+    /// The sequences attention runs over, `(first row, length)`: one per row unless packed.
+    var segments: [(offset: Int, length: Int)]
     /// Query rows per causal block; any value ≥ 1 gives the same result up to float rounding.
     var rowBlock = 64
+
+    init(batch: Int, seq: Int, heads: Int, kvHeads: Int, headDim: Int, segments: [(offset: Int, length: Int)]? = nil, rowBlock: Int = 64) {
+        self.batch = batch; self.seq = seq; self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim
+        self.segments = segments ?? (0..<batch).map { ($0 * seq, seq) }
+        self.rowBlock = rowBlock
+    }
 
     var qStride: Int { heads * headDim }
     var kvStride: Int { kvHeads * headDim }
     var group: Int { heads / kvHeads }
     var scale: Float { 1 / Float(headDim).squareRoot() }
 
-    /// The causal row blocks `(r0, r1)` covering `0..<seq`.
-    var rowBlocks: [(Int, Int)] {
-        stride(from: 0, to: seq, by: max(1, rowBlock)).map { ($0, min(seq, $0 + max(1, rowBlock))) }
+    /// The causal row blocks `(r0, r1)` covering `0..<length`.
+    func rowBlocks(_ length: Int) -> [(Int, Int)] {
+        stride(from: 0, to: length, by: max(1, rowBlock)).map { ($0, min(length, $0 + max(1, rowBlock))) }
     }
 }
 
@@ -55,15 +66,16 @@ private func causalProbabilities(_ s: AttentionShape, q: UnsafePointer<Float>, k
 
 func causalAttentionForward(_ s: AttentionShape, _ p: AttentionPointers, threads: Int) {
     let t = s.seq, hd = s.headDim
-    LlamaParallel.forEach(s.batch * s.heads, threads: threads) { unit in
-        let b = unit / s.heads, h = unit % s.heads, g = h / s.group
-        let q = p.q + b * t * s.qStride + h * hd
-        let k = p.k + b * t * s.kvStride + g * hd
-        let v = p.v + b * t * s.kvStride + g * hd
-        let out = p.out + b * t * s.qStride + h * hd
+    LlamaParallel.forEach(s.segments.count * s.heads, threads: threads) { unit in
+        let (start, length) = s.segments[unit / s.heads]
+        let h = unit % s.heads, g = h / s.group
+        let q = p.q + start * s.qStride + h * hd
+        let k = p.k + start * s.kvStride + g * hd
+        let v = p.v + start * s.kvStride + g * hd
+        let out = p.out + start * s.qStride + h * hd
         let probs = UnsafeMutablePointer<Float>.allocate(capacity: min(t, max(1, s.rowBlock)) * t)
         defer { probs.deallocate() }
-        for (r0, r1) in s.rowBlocks {
+        for (r0, r1) in s.rowBlocks(length) {
             causalProbabilities(s, q: q, k: k, rows: r0, r1, into: probs)
             sgemm(.noTranspose, .noTranspose, m: r1 - r0, n: hd, k: r1, alpha: 1, a: probs, lda: t, b: v, ldb: s.kvStride,
                   beta: 0, c: out + r0 * s.qStride, ldc: s.qStride, threads: 1)
@@ -78,26 +90,27 @@ func causalAttentionBackward(_ s: AttentionShape, _ p: AttentionPointers, dOut: 
                              dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
                              threads: Int) {
     let t = s.seq, hd = s.headDim
-    LlamaParallel.forEach(s.batch * s.kvHeads, threads: threads) { unit in
-        let b = unit / s.kvHeads, g = unit % s.kvHeads
+    LlamaParallel.forEach(s.segments.count * s.kvHeads, threads: threads) { unit in
+        let (start, length) = s.segments[unit / s.kvHeads]
+        let g = unit % s.kvHeads
         // P (recomputed), dP and dS of one row block at a time: [rows of the block, t] each.
         let blockRows = min(t, max(1, s.rowBlock))
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * blockRows * t)
         defer { scratch.deallocate() }
         let pRows = scratch, dPRows = scratch + blockRows * t, dSRows = scratch + 2 * blockRows * t
-        let k = p.k + b * t * s.kvStride + g * hd
-        let v = p.v + b * t * s.kvStride + g * hd
-        let dK = dk + b * t * s.kvStride + g * hd
-        let dV = dv + b * t * s.kvStride + g * hd
-        for r in 0..<t {
+        let k = p.k + start * s.kvStride + g * hd
+        let v = p.v + start * s.kvStride + g * hd
+        let dK = dk + start * s.kvStride + g * hd
+        let dV = dv + start * s.kvStride + g * hd
+        for r in 0..<length {
             (dK + r * s.kvStride).update(repeating: 0, count: hd)
             (dV + r * s.kvStride).update(repeating: 0, count: hd)
         }
         for h in (g * s.group)..<((g + 1) * s.group) {
-            let q = p.q + b * t * s.qStride + h * hd
-            let dO = dOut + b * t * s.qStride + h * hd
-            let dQ = dq + b * t * s.qStride + h * hd
-            for (r0, r1) in s.rowBlocks {
+            let q = p.q + start * s.qStride + h * hd
+            let dO = dOut + start * s.qStride + h * hd
+            let dQ = dq + start * s.qStride + h * hd
+            for (r0, r1) in s.rowBlocks(length) {
                 let m = r1 - r0, dORows = dO + r0 * s.qStride
                 causalProbabilities(s, q: q, k: k, rows: r0, r1, into: pRows)
                 // dP = dO Vᵀ; dV += Pᵀ dO (keys 0..<r1 only: the rest are masked for these rows)

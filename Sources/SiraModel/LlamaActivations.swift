@@ -22,6 +22,10 @@ final class LlamaActivations {
     let normScratch: Tensor
     /// Qwen3 only: ∂L/∂(q, k before the per-head norm).
     let dqRaw: Tensor?, dkRaw: Tensor?
+    /// The current batch's packed examples and positions (`TokenBatch.positions`), nil when each
+    /// row is one sequence; set by every forward, read by its backward.
+    var segments: [(offset: Int, length: Int)]?
+    var positions: [Int]?
 
     final class LayerActivations {
         let invRMS1: Tensor

@@ -57,6 +57,9 @@ extension LlamaModel {
             activations = acts
         }
         let n = acts.tokens, d = config.hiddenSize
+        // Packed rows: each example attends to itself only, its positions counted from 0.
+        acts.segments = batch.positions == nil ? nil : batch.segments
+        acts.positions = batch.positions?.map(Int.init)
         batch.tokens.withUnsafeBufferPointer { ids in
             embeddingForward(table: embedTokens.value.pointer, ids: ids.baseAddress!, out: acts.residual[0].pointer,
                              tokens: n, dim: d, vocab: config.vocabSize)
@@ -70,9 +73,25 @@ extension LlamaModel {
         return acts
     }
 
-    func attentionShape(_ batch: Int, _ seq: Int) -> AttentionShape {
+    func attentionShape(_ batch: Int, _ seq: Int, _ acts: LlamaActivations) -> AttentionShape {
         AttentionShape(batch: batch, seq: seq, heads: config.numAttentionHeads,
-                       kvHeads: config.numKeyValueHeads, headDim: config.headDim)
+                       kvHeads: config.numKeyValueHeads, headDim: config.headDim, segments: acts.segments)
+    }
+
+    /// RoPE on `x` (`heads` heads per row) at the batch's positions: `t % seq`, or each token's
+    /// place in its packed example. `inverse`: the backward (the transposed rotation).
+    func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, seq: Int, acts: LlamaActivations, inverse: Bool) {
+        let n = acts.tokens
+        if let positions = acts.positions {
+            positions.withUnsafeBufferPointer { p in
+                if inverse { ropeBackward(table: rope, dx: x, tokens: n, heads: heads, positions: p.baseAddress!) }
+                else { ropeForward(table: rope, x: x, tokens: n, heads: heads, positions: p.baseAddress!) }
+            }
+        } else if inverse {
+            ropeBackward(table: rope, dx: x, tokens: n, heads: heads, sequenceLength: seq)
+        } else {
+            ropeForward(table: rope, x: x, tokens: n, heads: heads, sequenceLength: seq)
+        }
     }
 
     func layerForward(_ layer: LlamaLayer, _ a: LlamaActivations.LayerActivations, input: UnsafeMutablePointer<Float>,
@@ -88,9 +107,9 @@ extension LlamaModel {
         layer.v.forward(x: normed, y: a.v.pointer, tokens: n, mode: mode, threads: threads)
         headNormForward(layer, a, tokens: n)
         rope.reserve(seq)
-        ropeForward(table: rope, x: a.q.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: seq)
-        ropeForward(table: rope, x: a.k.pointer, tokens: n, heads: c.numKeyValueHeads, sequenceLength: seq)
-        causalAttentionForward(attentionShape(batch, seq),
+        rotate(a.q.pointer, heads: c.numAttentionHeads, seq: seq, acts: acts, inverse: false)
+        rotate(a.k.pointer, heads: c.numKeyValueHeads, seq: seq, acts: acts, inverse: false)
+        causalAttentionForward(attentionShape(batch, seq, acts),
                                AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, out: a.attention.pointer),
                                threads: threads)
         a.mid.pointer.update(from: input, count: n * d)
@@ -231,12 +250,12 @@ extension LlamaModel {
                         rows: n, dim: d)
         // Attention block.
         layer.o.backward(x: a.attention.pointer, dy: dRes, dx: acts.dAttention.pointer, tokens: n, accumulateDx: false, threads: threads)
-        causalAttentionBackward(attentionShape(batch, seq),
+        causalAttentionBackward(attentionShape(batch, seq, acts),
                                 AttentionPointers(q: a.q.pointer, k: a.k.pointer, v: a.v.pointer, out: a.attention.pointer),
                                 dOut: acts.dAttention.pointer, dq: acts.dq.pointer, dk: acts.dk.pointer, dv: acts.dv.pointer,
                                 threads: threads)
-        ropeBackward(table: rope, dx: acts.dq.pointer, tokens: n, heads: c.numAttentionHeads, sequenceLength: seq)
-        ropeBackward(table: rope, dx: acts.dk.pointer, tokens: n, heads: c.numKeyValueHeads, sequenceLength: seq)
+        rotate(acts.dq.pointer, heads: c.numAttentionHeads, seq: seq, acts: acts, inverse: true)
+        rotate(acts.dk.pointer, heads: c.numKeyValueHeads, seq: seq, acts: acts, inverse: true)
         // The adapters see pre-rotation (and pre-head-norm) q/k gradients: they hook the projections.
         let (dq, dk) = headNormBackward(layer, a, acts, tokens: n)
         rmsNormForward(x: input, weight: layer.inputLayernorm.value.pointer, y: normed,

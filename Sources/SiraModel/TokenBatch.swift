@@ -10,8 +10,12 @@ public struct TokenBatch: Sendable {
     public var tokens: [Int32]
     public var targets: [Int32]
     public var lossMask: [Float]
+    /// Each position's place in its own example, when rows pack several examples: attention then
+    /// stays inside each example (a block-diagonal causal mask) and RoPE positions restart, so a
+    /// packed example computes exactly what it computes alone. nil: every row is one sequence.
+    public var positions: [Int32]?
 
-    public init(batch: Int, seq: Int, tokens: [Int32], targets: [Int32], lossMask: [Float]) {
+    public init(batch: Int, seq: Int, tokens: [Int32], targets: [Int32], lossMask: [Float], positions: [Int32]? = nil) {
         precondition(batch > 0 && seq > 0, "TokenBatch needs batch > 0 and seq > 0, got \(batch)×\(seq)")
         precondition(tokens.count == batch * seq && targets.count == batch * seq && lossMask.count == batch * seq,
                      "TokenBatch \(batch)×\(seq): tokens \(tokens.count), targets \(targets.count), mask \(lossMask.count)")
@@ -20,6 +24,24 @@ public struct TokenBatch: Sendable {
         self.tokens = tokens
         self.targets = targets
         self.lossMask = lossMask
+        if let positions {
+            precondition(positions.count == batch * seq, "TokenBatch \(batch)×\(seq): positions \(positions.count)")
+            for b in 0..<batch { precondition(positions[b * seq] == 0, "TokenBatch: row \(b) must start an example (position 0)") }
+        }
+        self.positions = positions
+    }
+
+    /// The examples of a packed batch as `(first row index, length)` over the flattened rows,
+    /// in order; one per row without `positions`.
+    public var segments: [(offset: Int, length: Int)] {
+        guard let positions else { return (0..<batch).map { ($0 * seq, seq) } }
+        var out: [(offset: Int, length: Int)] = []
+        for i in 0..<positions.count where positions[i] == 0 || i % seq == 0 {
+            if let last = out.last { out[out.count - 1].length = i - last.offset }
+            out.append((i, 0))
+        }
+        out[out.count - 1].length = positions.count - out[out.count - 1].offset
+        return out
     }
 
     /// One sequence scored at every position after the first: `tokens[0..<n-1]` predict `tokens[1...]`.

@@ -68,9 +68,9 @@ private func randomExamples(_ n: Int, vocab: Int, rng: inout TestRNG) -> [Tokeni
 
 /// The reference batcher: builds rows from plain arrays, independently of the shard reader.
 private func referenceRows(_ examples: [TokenizedExample], rows: Int, width: Int, packing: ShardBatcher.Packing,
-                           seed: UInt64, pad: Int32) -> [([Int32], [UInt8])]
+                           seed: UInt64, pad: Int32) -> [([Int32], [UInt8], [Int])]
 {
-    var out: [([Int32], [UInt8])] = []
+    var out: [([Int32], [UInt8], [Int])] = []
     var epoch = 0
     var order = SeededShuffle.permutation(count: examples.count, seed: seed, epoch: 0)
     var position = 0
@@ -87,6 +87,7 @@ private func referenceRows(_ examples: [TokenizedExample], rows: Int, width: Int
     while out.count < rows {
         var tokens: [Int32] = []
         var mask: [UInt8] = []
+        var starts: [Int] = []
         while tokens.count < width {
             let e = examples[order[position]]
             if packing == .continuous {
@@ -98,12 +99,14 @@ private func referenceRows(_ examples: [TokenizedExample], rows: Int, width: Int
             }
             let take = min(e.tokens.count, width)
             if !tokens.isEmpty, packing == .padded || tokens.count + take > width { break }
+            starts.append(tokens.count)
             tokens += e.tokens.prefix(take)
             mask += e.mask.prefix(take)
             advance()
             if packing == .padded { break }
         }
-        out.append((tokens + [Int32](repeating: pad, count: width - tokens.count), mask + [UInt8](repeating: 0, count: width - mask.count)))
+        out.append((tokens + [Int32](repeating: pad, count: width - tokens.count), mask + [UInt8](repeating: 0, count: width - mask.count),
+                    packing == .packed ? starts : [0]))
     }
     return out
 }
@@ -133,6 +136,10 @@ private func referenceRows(_ examples: [TokenizedExample], rows: Int, width: Int
                 #expect(b.tokens == expected.flatMap { $0.0.prefix(seq) }, "\(packing) \(batch)x\(seq) step \(s)")
                 #expect(b.targets == expected.flatMap { $0.0.dropFirst() })
                 #expect(b.lossMask == expected.flatMap { $0.1.dropFirst().map(Float.init) })
+                // Packed rows: each input's place in its own example (padding continues the
+                // last one); none when no row of the batch holds two examples.
+                let positions = expected.flatMap { row in (0 ..< seq).map { t in Int32(t - row.2.last { $0 <= t }!) } }
+                #expect(b.positions == (expected.contains { $0.2.count > 1 } ? positions : []), "\(packing) \(batch)x\(seq) step \(s)")
             }
             // Restoring a saved cursor replays the same stream.
             let resumed = try ShardBatcher(shard: shard, batch: batch, seq: seq, packing: packing, seed: 5, padID: 499)

@@ -81,7 +81,8 @@ public final class ShardMixtureSource: BatchSource {
     }
 
     public func nextBatch() throws -> TokenBatch {
-        var tokens: [Int32] = [], targets: [Int32] = [], mask: [Float] = []
+        var tokens: [Int32] = [], targets: [Int32] = [], mask: [Float] = [], positions: [Int32] = []
+        var packed = false
         tokens.reserveCapacity(batch * seq)
         targets.reserveCapacity(batch * seq)
         mask.reserveCapacity(batch * seq)
@@ -91,7 +92,8 @@ public final class ShardMixtureSource: BatchSource {
             tokens += row.tokens
             targets += row.targets
             mask += scoreEveryToken ? row.targets.map { $0 == padID ? 0 : 1 } : row.lossMask
+            if row.positions.isEmpty { positions += (0..<Int32(seq)) } else { positions += row.positions; packed = true }
         }
-        return TokenBatch(batch: batch, seq: seq, tokens: tokens, targets: targets, lossMask: mask)
+        return TokenBatch(batch: batch, seq: seq, tokens: tokens, targets: targets, lossMask: mask, positions: packed ? positions : nil)
     }
 }

@@ -38,6 +38,8 @@ struct TrainStage: PipelineStage {
         /// Absent (nil) unless set, so pipelines without them keep their cache keys.
         var mixingTemperature: Double?
         var evalExamples: Int?
+        /// Packed examples attend only to themselves (keys made before that computed otherwise).
+        var packedAttention = "per-example"
     }
 
     /// Multitask mixing temperature (1: tasks in proportion to their size).

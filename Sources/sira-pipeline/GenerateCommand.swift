@@ -95,6 +95,8 @@ struct GenerateCommand: ParsableCommand {
             return true
         }, onStop: { stoppedBy = $0 })
         let seconds = Date().timeIntervalSince(started)
+        // The streamed text's line ends before the summary goes to stderr (they share a terminal).
+        if !json { out.write(Data("\n".utf8)) }
         let speed = seconds > 0 ? Double(produced.count) / seconds : 0
         let reason = stoppedBy.map { "stop token \(tokenizer.tokenName($0)) (\($0))" }
             ?? (produced.count >= maxTokens ? "--max-tokens" : "the model's context")
@@ -107,8 +109,6 @@ struct GenerateCommand: ParsableCommand {
                 + "\"stop_id\": \(stoppedBy.map(String.init) ?? "null"), \(report.json), "
                 + "\"load_seconds\": \(n(folder.loadSeconds)), \"generate_seconds\": \(n(seconds)), \"tokens_per_second\": \(n(speed))}\n"
             out.write(Data(line.utf8))
-        } else {
-            out.write(Data("\n".utf8))
         }
     }
 }

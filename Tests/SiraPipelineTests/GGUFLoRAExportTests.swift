@@ -2,6 +2,7 @@ import Foundation
 import SiraIO
 import SiraModel
 import Testing
+@testable import SiraPipeline
 @testable import SiraStages
 
 /// `export --gguf-lora`: a plain LoRA on a tiny GGUF base (llama, whose Q/K rows llama.cpp
@@ -49,5 +50,36 @@ import Testing
             } throws: { "\($0)".contains("only a plain LoRA") && "\($0)".contains("sira") }
             #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("sira.gguf").path))
         }
+    }
+
+    /// The command: a LoRA trained by a pipeline on a GGUF base exports with `--gguf-lora`, and the
+    /// file holds exactly the PEFT export's weights in llama.cpp's layout (checked and folded by
+    /// `gguf_lora_apply.py`); the folded base loads.
+    @Test func exportCommandWritesTheAdapterOfAPipelinePackage() throws {
+        let p = try TinyPipeline.small()
+        let models = p.root.appendingPathComponent("models")
+        try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
+        try python([Self.fixtures.appendingPathComponent("gguf_model_fixture.py").path, models.path, "--chat"], in: p.root)
+        try p.tw.write("""
+        name: tiny
+        tasks:
+          - {name: add, from: data/src/add.jsonl, eval_fraction: 0.2}
+        base: {gguf: models/chat.gguf}
+        adapters:
+          lora: {r: 2}
+        train: {steps: 2, batch: 2, seq_len: 48, warmup: 1, save_every: 2}
+        retries: 0
+
+        """, to: p.manifestPath)
+        let run = try p.run()
+        #expect(run.status == 0, "\(run.stdout)\n\(run.stderr)")
+        let package = "checkpoints/tiny/1/tiny-add-lora.sira"
+        let exported = try p.command(["export", package, "--gguf-lora", "out/add.gguf", "--peft", "out/peft"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        #expect(exported.stdout.contains("out/add.gguf"))
+        let alpha = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: p.root.appendingPathComponent("out/peft/adapter_config.json"))) as? [String: Any])["lora_alpha"] as? Double
+        try python([Self.fixtures.appendingPathComponent("gguf_lora_apply.py").path, "models/chat.gguf", "out/add.gguf",
+                    "out/peft/adapter_model.safetensors", "\(try #require(alpha))", "out/merged.gguf"], in: p.root)
+        _ = try LlamaModel.load(gguf: p.root.appendingPathComponent("out/merged.gguf"))
     }
 }

@@ -32,14 +32,15 @@ import Testing
     }
 
     /// Qwen2 (q/k/v biases) and Qwen3 (q/k norms, head_dim 24 ≠ hidden/heads) GGUF files as
-    /// llama.cpp writes them (rows not permuted) load to exactly the HF folder's weights.
-    @Test(arguments: ["qwen2", "qwen3"]) func qwenGGUFMatchesItsHuggingFaceFolder(arch: String) throws {
+    /// llama.cpp writes them (rows not permuted) load to exactly the HF folder's weights; a Mistral
+    /// folder's GGUF is a permuted `llama` file and computes what the folder computes.
+    @Test(arguments: ["qwen2", "qwen3", "mistral"]) func ggufMatchesItsHuggingFaceFolder(arch: String) throws {
         let folder = try scratchFolder("gguf-\(arch)")
         defer { try? FileManager.default.removeItem(at: folder) }
         try runPython([fixturesFolder.appendingPathComponent("gguf_model_fixture.py").path, folder.path, "--untied", "--arch", arch])
         let hf = try LlamaModel.load(huggingFaceFolder: folder.appendingPathComponent("hf"))
         let f32 = try LlamaModel.load(gguf: folder.appendingPathComponent("f32.gguf"))
-        #expect(f32.config.modelType == arch && hf.config.modelType == arch)
+        #expect(f32.config.modelType == (arch == "mistral" ? "llama" : arch) && hf.config.modelType == arch)
         #expect(f32.config.qkvBias == (arch == "qwen2") && f32.config.qkNorm == (arch == "qwen3"))
         #expect(f32.config.headDim == hf.config.headDim)
         #expect(hf.parameters.map(\.name) == f32.parameters.map(\.name))

@@ -15,10 +15,13 @@ them: `general.architecture` qwen2/qwen3, Q/K rows NOT permuted (llama.cpp runs 
 NEOX rotary layout, which is HF's), `blk.N.attn_q.bias`, `blk.N.attn_q_norm.weight`, and
 `qwen3.attention.key_length`/`value_length`.
 
+With `--arch mistral` the HF folder is a `mistral` one (sliding_window 4096, larger than any
+sequence here) and the GGUF files are `llama`, permuted, as llama.cpp's converter writes Mistral.
+
 With `--stray`, the GGUF files also hold `blk.1.attn_sinks.weight` (no parameter takes it), and
 `gemma.gguf` is a file of an architecture the engine does not compute.
 
-Usage: python3 gguf_model_fixture.py OUT_FOLDER [--untied] [--chat] [--arch llama|qwen2|qwen3] [--stray]
+Usage: python3 gguf_model_fixture.py OUT_FOLDER [--untied] [--chat] [--arch llama|mistral|qwen2|qwen3] [--stray]
 """
 import json, os, sys
 import numpy as np
@@ -32,13 +35,16 @@ chat = "--chat" in sys.argv
 arch = sys.argv[sys.argv.index("--arch") + 1] if "--arch" in sys.argv else "llama"
 rng = np.random.default_rng(3)
 H, L, HEADS, KV, FF, V, HD = 64, 2, 4, 2, 96, 260 if chat else 256, 24 if arch == "qwen3" else 16
-cfg = dict(architectures=[{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[arch]],
+gguf_arch = "llama" if arch == "mistral" else arch
+cfg = dict(architectures=[{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[arch]],
            model_type=arch, hidden_size=H, intermediate_size=FF,
            num_hidden_layers=L, num_attention_heads=HEADS, num_key_value_heads=KV, rms_norm_eps=1e-5,
            rope_theta=10000.0, max_position_embeddings=256, vocab_size=V, tie_word_embeddings=tied,
            hidden_act="silu")
 if arch == "qwen3":
     cfg["head_dim"] = HD
+if arch == "mistral":
+    cfg["sliding_window"] = 4096
 w = {"model.embed_tokens.weight": rng.standard_normal((V, H)) * 0.5, "model.norm.weight": 1 + 0.1 * rng.standard_normal(H)}
 if not tied:
     w["lm_head.weight"] = rng.standard_normal((V, H)) * 0.3
@@ -101,7 +107,7 @@ def add_tokenizer(g):
     g.add_chat_template(CHATML)
 
 def write_gguf(path, qtype, tokenizer=False):
-    g = gguf.GGUFWriter(path, arch)
+    g = gguf.GGUFWriter(path, gguf_arch)
     if tokenizer: add_tokenizer(g)
     g.add_block_count(L); g.add_context_length(256); g.add_embedding_length(H); g.add_feed_forward_length(FF)
     g.add_head_count(HEADS); g.add_head_count_kv(KV); g.add_rope_freq_base(10000.0)
@@ -111,8 +117,8 @@ def write_gguf(path, qtype, tokenizer=False):
     deq = {}
     for hf, x in w.items():
         y = x
-        if arch == "llama" and hf.endswith("q_proj.weight"): y = permute(x, HEADS)
-        if arch == "llama" and hf.endswith("k_proj.weight"): y = permute(x, KV)
+        if gguf_arch == "llama" and hf.endswith("q_proj.weight"): y = permute(x, HEADS)
+        if gguf_arch == "llama" and hf.endswith("k_proj.weight"): y = permute(x, KV)
         if qtype == T.F32 or y.ndim == 1:
             g.add_tensor(gguf_name(hf), y)
             deq[hf] = x
@@ -121,7 +127,7 @@ def write_gguf(path, qtype, tokenizer=False):
             g.add_tensor(gguf_name(hf), q, raw_dtype=qtype)
             d = gguf.quants.dequantize(q, qtype).astype(np.float32).reshape(y.shape)
             # Undo the permutation on the dequantised rows for the HF twin.
-            if arch == "llama" and (hf.endswith("q_proj.weight") or hf.endswith("k_proj.weight")):
+            if gguf_arch == "llama" and (hf.endswith("q_proj.weight") or hf.endswith("k_proj.weight")):
                 n = HEADS if "q_proj" in hf else KV
                 d = d.reshape(n, d.shape[0] // n // 2, 2, *d.shape[1:]).swapaxes(1, 2).reshape(d.shape)
             deq[hf] = np.ascontiguousarray(d)

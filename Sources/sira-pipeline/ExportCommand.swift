@@ -4,7 +4,7 @@ import SiraModel
 import SiraPipeline
 import SiraStages
 
-/// `sira-pipeline export PKG --merged DIR | --peft DIR [--task T] [--base DIR]`: a LoRA adapter
+/// `sira-pipeline export PKG --merged DIR | --peft DIR | --gguf-lora FILE [--task T] [--base DIR]`: a LoRA adapter
 /// from a `.sira` package as something other tools load.
 ///
 /// - `--merged DIR`: the LoRA folded into its base (`W + (alpha/r) B A`), written as a plain HF
@@ -20,7 +20,7 @@ import SiraStages
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a LoRA from a .sira package: merged into its base as an HF model folder, or as a PEFT adapter.")
+        abstract: "Export a LoRA from a .sira package: merged into its base as an HF model folder, as a PEFT adapter, or as a llama.cpp GGUF LoRA adapter.")
 
     @Argument(help: "A .sira package (adapter or bundle).") var package: String
     @Option(help: "Write the base with the LoRA folded in, as an HF model folder.") var merged: String?

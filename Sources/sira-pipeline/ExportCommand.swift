@@ -4,7 +4,7 @@ import SiraModel
 import SiraPipeline
 import SiraStages
 
-/// `sira-pipeline export PKG --merged DIR | --peft DIR [--task T] [--base DIR]`: a LoRA adapter
+/// `sira-pipeline export PKG --merged DIR | --peft DIR | --gguf-lora FILE [--task T] [--base DIR]`: a LoRA adapter
 /// from a `.sira` package as something other tools load.
 ///
 /// - `--merged DIR`: the LoRA folded into its base (`W + (alpha/r) B A`), written as a plain HF
@@ -12,17 +12,20 @@ import SiraStages
 ///   The base is the one the package names by hash: found in the workspace's stage cache, or given
 ///   with `--base` (checked against the hash).
 /// - `--peft DIR`: PEFT's adapter_config.json + adapter_model.safetensors.
+/// - `--gguf-lora FILE`: llama.cpp's GGUF LoRA adapter (`GGUFLoRAExport`), for `llama-cli --lora`
+///   on the base converted to GGUF. The base's shape comes from the package (or `--base`).
 ///
 /// Only plain LoRA adapters export: MoLoRA and SiRA route each token to different experts, which
 /// neither a single merged matrix nor PEFT's LoRA can express.
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export a LoRA from a .sira package: merged into its base as an HF model folder, or as a PEFT adapter.")
+        abstract: "Export a LoRA from a .sira package: merged into its base as an HF model folder, as a PEFT adapter, or as a llama.cpp GGUF LoRA adapter.")
 
     @Argument(help: "A .sira package (adapter or bundle).") var package: String
     @Option(help: "Write the base with the LoRA folded in, as an HF model folder.") var merged: String?
     @Option(help: "Write the LoRA as a PEFT adapter folder.") var peft: String?
+    @Option(name: .customLong("gguf-lora"), help: "Write the LoRA as a llama.cpp GGUF LoRA adapter file.") var ggufLora: String?
     @Option(help: "With a bundle: the task whose chosen adapter to export.") var task: String?
     @Option(help: "With a bundle: the adapter to export by name (see `verify`).") var adapterName: String?
     @Option(help: "The base model folder (default: found by hash in the workspace's data/cache/base).") var base: String?
@@ -33,7 +36,7 @@ struct ExportCommand: ParsableCommand {
         if let threads, !(1...ModelOptions.maxThreads).contains(threads) {
             throw ValidationError("--threads must be in 1...\(ModelOptions.maxThreads), got \(threads)")
         }
-        if merged == nil, peft == nil { throw ValidationError("give --merged DIR and/or --peft DIR") }
+        if merged == nil, peft == nil, ggufLora == nil { throw ValidationError("give --merged DIR, --peft DIR and/or --gguf-lora FILE") }
     }
 
     func run() throws {
@@ -51,6 +54,21 @@ struct ExportCommand: ParsableCommand {
                 try AdapterExport.writePEFT(config: config, weights: opened.folder.appendingPathComponent(entry.file),
                                             baseModel: baseInfo.name, to: URL(fileURLWithPath: peft))
                 print("wrote PEFT adapter \(name) to \(peft)")
+            }
+            if let ggufLora {
+                let baseConfig: LlamaConfig
+                if let base {
+                    baseConfig = try LlamaConfig.load(model: URL(fileURLWithPath: base))
+                } else if let recorded = baseInfo.config {
+                    do { baseConfig = try JSONDecoder().decode(LlamaConfig.self, from: JSONEncoder().encode(recorded)) } catch {
+                        throw CLIFailure("\(package): the base configuration recorded in the package cannot be read (\(error)); give the base with --base")
+                    }
+                } else {
+                    throw CLIFailure("\(package): the package records no base configuration; give the base with --base")
+                }
+                try GGUFLoRAExport.write(config: config, weights: opened.folder.appendingPathComponent(entry.file), base: baseConfig,
+                                         baseName: baseInfo.name, to: URL(fileURLWithPath: ggufLora))
+                print("wrote llama.cpp GGUF LoRA adapter \(name) to \(ggufLora)")
             }
             if let merged {
                 let ws = Workspace(root: URL(fileURLWithPath: workspace ?? FileManager.default.currentDirectoryPath))

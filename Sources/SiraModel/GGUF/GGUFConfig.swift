@@ -3,17 +3,28 @@ import SiraIO
 extension LlamaConfig {
     /// The configuration a GGUF file's metadata describes (llama.cpp's `{arch}.*` keys).
     ///
-    /// Architectures: `llama` (Llama 1–3.x and Mistral, which llama.cpp writes as `llama`).
+    /// Architectures: `llama` (Llama 1–3.x and Mistral, which llama.cpp writes as `llama`), `qwen2`
+    /// (Qwen2/Qwen2.5: q/k/v biases) and `qwen3` (per-head q/k RMSNorm, explicit
+    /// `attention.key_length`). An attention bias on `llama`/`qwen3` (HF `attention_bias`) is read
+    /// from the presence of `blk.0.attn_q.bias`, as llama.cpp itself does.
     /// Settings that would change the computation and that this engine does not implement are
     /// refused naming the key (another rope scaling type, partial rotary dimensions, per-dimension
     /// rope factors), never skipped.
+    /// `general.architecture` values this engine computes; each is also the HF `model_type`.
+    public static let supportedArchitectures = ["llama", "qwen2", "qwen3"]
+
+    /// Whether llama.cpp's converter permuted the Q/K rows of this architecture for its rotary
+    /// layout: it does so for `llama` only (its Qwen converters write HF's rows as they are, since
+    /// llama.cpp runs those with the NEOX rotary layout, which is HF's).
+    public static func ggufPermutesQK(_ arch: String) -> Bool { arch == "llama" }
+
     public static func fromGGUF(_ file: GGUFFile) throws -> LlamaConfig {
         let path = file.url.path
         guard let arch = file["general.architecture"]?.string else {
             throw GGUFError(path, "metadata general.architecture is missing (not a model file?)")
         }
-        guard arch == "llama" else {
-            throw GGUFError(path, "general.architecture '\(arch)' is not supported yet (llama, which llama.cpp also uses for Mistral, is)")
+        guard supportedArchitectures.contains(arch) else {
+            throw GGUFError(path, "general.architecture '\(arch)' is not supported (llama — which llama.cpp also uses for Mistral —, qwen2 and qwen3 are)")
         }
         if let type = file["general.type"]?.string, type != "model" {
             throw GGUFError(path, "general.type is '\(type)': a \(type), not a base model")
@@ -58,7 +69,9 @@ extension LlamaConfig {
             tieWordEmbeddings: file.tensor("output.weight") == nil,
             maxPositionEmbeddings: file["\(arch).context_length"] == nil ? 2048 : try int("context_length"),
             bosTokenId: file["tokenizer.ggml.bos_token_id"]?.int,
-            eosTokenIds: file["tokenizer.ggml.eos_token_id"]?.int.map { [$0] } ?? []
+            eosTokenIds: file["tokenizer.ggml.eos_token_id"]?.int.map { [$0] } ?? [],
+            modelType: arch,
+            attentionBias: arch != "qwen2" && file.tensor("blk.0.attn_q.bias") != nil
         )
         config.hiddenAct = "silu"
         do { try config.validate() } catch { throw GGUFError(path, "\(error)") }

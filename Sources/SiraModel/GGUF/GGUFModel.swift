@@ -3,7 +3,7 @@ import SiraIO
 
 /// llama.cpp's tensor names ↔ Hugging Face's (DESIGN.md §5: GGUF files carry the same tensors
 /// under llama.cpp names).
-enum GGUFTensorNames {
+public enum GGUFTensorNames {
     static let blockParts: [String: String] = [
         "attn_q": "self_attn.q_proj", "attn_k": "self_attn.k_proj", "attn_v": "self_attn.v_proj",
         "attn_output": "self_attn.o_proj", "ffn_gate": "mlp.gate_proj", "ffn_up": "mlp.up_proj",
@@ -14,7 +14,7 @@ enum GGUFTensorNames {
 
     /// `blk.3.attn_q.weight` → `model.layers.3.self_attn.q_proj.weight`; nil for a name with no
     /// HF counterpart.
-    static func huggingFace(_ name: String) -> String? {
+    public static func huggingFace(_ name: String) -> String? {
         let parts = name.split(separator: ".").map(String.init)
         guard let suffix = parts.last, suffix == "weight" || suffix == "bias" else { return nil }
         if parts.count == 4, parts[0] == "blk", let layer = Int(parts[1]), layer >= 0, let hf = blockParts[parts[2]] {
@@ -25,7 +25,7 @@ enum GGUFTensorNames {
     }
 
     /// The inverse of `huggingFace`.
-    static func gguf(_ name: String) -> String? {
+    public static func gguf(_ name: String) -> String? {
         let parts = name.split(separator: ".").map(String.init)
         guard let suffix = parts.last else { return nil }
         if parts.count >= 5, parts[0] == "model", parts[1] == "layers", let layer = Int(parts[2]) {
@@ -42,7 +42,7 @@ extension LlamaModel {
     /// Loads a base model from a GGUF file (dequantised to fp32): configuration from the metadata,
     /// every tensor mapped to its HF parameter with its exact shape. A tensor the model has no
     /// parameter for, or a parameter the file lacks, is an error naming it. llama.cpp's converter
-    /// permutes the rows of Q and K in `llama`-architecture files for its rotary layout (pairs
+    /// permutes the rows of Q and K (weights and, where present, biases) in `llama`-architecture files for its rotary layout (pairs
     /// `(2i, 2i+1)` instead of HF's `(i, i + d/2)` within each head); that is undone exactly.
     /// The weights are frozen.
     public static func load(gguf url: URL) throws -> LlamaModel {
@@ -61,10 +61,8 @@ extension LlamaModel {
                 throw GGUFError(path, "tensor \(t.name): shape \(t.shape) does not match the metadata's \(p.shape) for \(hf)")
             }
             try file.dequantize(t, into: p.value.pointer)
-            if hf.hasSuffix("self_attn.q_proj.weight") {
-                unpermuteRotaryRows(p.value.pointer, heads: config.numAttentionHeads, headDim: config.headDim, columns: p.shape[1])
-            } else if hf.hasSuffix("self_attn.k_proj.weight") {
-                unpermuteRotaryRows(p.value.pointer, heads: config.numKeyValueHeads, headDim: config.headDim, columns: p.shape[1])
+            if LlamaConfig.ggufPermutesQK(config.modelType), let heads = rotaryHeads(hf, config) {
+                unpermuteRotaryRows(p.value.pointer, heads: heads, headDim: config.headDim, columns: p.shape.count == 2 ? p.shape[1] : 1)
             }
             try checkFinite(p, file: path, tensor: t.name)
             filled.insert(hf)
@@ -73,6 +71,31 @@ extension LlamaModel {
             throw GGUFError(path, "tensor \(GGUFTensorNames.gguf(missing.name) ?? missing.name) (\(missing.name)) is missing")
         }
         return model
+    }
+
+    /// The head count of a Q or K projection tensor (weight or bias), nil for any other.
+    static func rotaryHeads(_ hf: String, _ c: LlamaConfig) -> Int? {
+        if hf.hasSuffix("self_attn.q_proj.weight") || hf.hasSuffix("self_attn.q_proj.bias") { return c.numAttentionHeads }
+        if hf.hasSuffix("self_attn.k_proj.weight") || hf.hasSuffix("self_attn.k_proj.bias") { return c.numKeyValueHeads }
+        return nil
+    }
+
+    /// The inverse of `unpermuteRotaryRows`: HF's rows in llama.cpp's `llama` layout (what its
+    /// converter does to Q and K weights, and to the rows of a LoRA's B for them).
+    public static func permuteRotaryRows(_ w: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, columns: Int) {
+        let half = headDim / 2
+        var head = [Float](repeating: 0, count: headDim * columns)
+        for h in 0 ..< heads {
+            let base = w + h * headDim * columns
+            head.withUnsafeMutableBufferPointer { buf in
+                for i in 0 ..< half {
+                    for j in 0 ..< 2 {
+                        (buf.baseAddress! + (2 * i + j) * columns).update(from: base + (j * half + i) * columns, count: columns)
+                    }
+                }
+                base.update(from: buf.baseAddress!, count: headDim * columns)
+            }
+        }
     }
 
     /// Row `h·d + 2i + j` of llama.cpp's layout is HF's row `h·d + j·d/2 + i` (d = head size).

@@ -9,7 +9,19 @@ llama.cpp writes one (`gpt2` model: the 256 byte-level symbols, no merges, then 
 `<|im_start|>`, `<|im_end|>`, `<|eot|>` as control tokens; eos `<|im_end|>`, no start token) and a
 ChatML `tokenizer.chat_template`.
 
-Usage: python3 gguf_model_fixture.py OUT_FOLDER [--untied] [--chat]
+With `--arch qwen2` the model has q/k/v biases; with `--arch qwen3` per-head q_norm/k_norm and
+an explicit head_dim (24, not hidden/heads); both are written as llama.cpp's converter writes
+them: `general.architecture` qwen2/qwen3, Q/K rows NOT permuted (llama.cpp runs these with the
+NEOX rotary layout, which is HF's), `blk.N.attn_q.bias`, `blk.N.attn_q_norm.weight`, and
+`qwen3.attention.key_length`/`value_length`.
+
+With `--arch mistral` the HF folder is a `mistral` one (sliding_window 4096, larger than any
+sequence here) and the GGUF files are `llama`, permuted, as llama.cpp's converter writes Mistral.
+
+With `--stray`, the GGUF files also hold `blk.1.attn_sinks.weight` (no parameter takes it), and
+`gemma.gguf` is a file of an architecture the engine does not compute.
+
+Usage: python3 gguf_model_fixture.py OUT_FOLDER [--untied] [--chat] [--arch llama|mistral|qwen2|qwen3] [--stray]
 """
 import json, os, sys
 import numpy as np
@@ -20,12 +32,19 @@ from safetensors.numpy import save_file
 out = sys.argv[1]
 tied = "--untied" not in sys.argv
 chat = "--chat" in sys.argv
+arch = sys.argv[sys.argv.index("--arch") + 1] if "--arch" in sys.argv else "llama"
 rng = np.random.default_rng(3)
-H, L, HEADS, KV, FF, V, HD = 64, 2, 4, 2, 96, 260 if chat else 256, 16
-cfg = dict(architectures=["LlamaForCausalLM"], model_type="llama", hidden_size=H, intermediate_size=FF,
+H, L, HEADS, KV, FF, V, HD = 64, 2, 4, 2, 96, 260 if chat else 256, 24 if arch == "qwen3" else 16
+gguf_arch = "llama" if arch == "mistral" else arch
+cfg = dict(architectures=[{"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM", "qwen3": "Qwen3ForCausalLM"}[arch]],
+           model_type=arch, hidden_size=H, intermediate_size=FF,
            num_hidden_layers=L, num_attention_heads=HEADS, num_key_value_heads=KV, rms_norm_eps=1e-5,
            rope_theta=10000.0, max_position_embeddings=256, vocab_size=V, tie_word_embeddings=tied,
            hidden_act="silu")
+if arch == "qwen3":
+    cfg["head_dim"] = HD
+if arch == "mistral":
+    cfg["sliding_window"] = 4096
 w = {"model.embed_tokens.weight": rng.standard_normal((V, H)) * 0.5, "model.norm.weight": 1 + 0.1 * rng.standard_normal(H)}
 if not tied:
     w["lm_head.weight"] = rng.standard_normal((V, H)) * 0.3
@@ -35,6 +54,12 @@ for i in range(L):
                         ("self_attn.v_proj", (KV * HD, H)), ("self_attn.o_proj", (H, HEADS * HD)),
                         ("mlp.gate_proj", (FF, H)), ("mlp.up_proj", (FF, H)), ("mlp.down_proj", (H, FF))]:
         w[p + name + ".weight"] = rng.standard_normal(shape) * 0.2
+    if arch == "qwen2":
+        for name, n in [("q_proj", HEADS * HD), ("k_proj", KV * HD), ("v_proj", KV * HD)]:
+            w[p + "self_attn." + name + ".bias"] = rng.standard_normal(n) * 0.3
+    if arch == "qwen3":
+        w[p + "self_attn.q_norm.weight"] = 1 + 0.2 * rng.standard_normal(HD)
+        w[p + "self_attn.k_norm.weight"] = 1 + 0.2 * rng.standard_normal(HD)
     w[p + "input_layernorm.weight"] = 1 + 0.1 * rng.standard_normal(H)
     w[p + "post_attention_layernorm.weight"] = 1 + 0.1 * rng.standard_normal(H)
 w = {k: v.astype(np.float32) for k, v in w.items()}
@@ -52,14 +77,15 @@ def permute(x, n_head):
 names = {"model.embed_tokens": "token_embd", "model.norm": "output_norm", "lm_head": "output"}
 parts = {"self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
          "self_attn.o_proj": "attn_output", "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up",
-         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm"}
+         "mlp.down_proj": "ffn_down", "input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm",
+         "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm"}
 
 def gguf_name(hf):
-    base = hf[: -len(".weight")]
+    base, suffix = hf.rsplit(".", 1)
     if base.startswith("model.layers."):
         _, _, i, rest = base.split(".", 3)
-        return f"blk.{i}.{parts[rest]}.weight"
-    return names[base] + ".weight"
+        return f"blk.{i}.{parts[rest]}.{suffix}"
+    return names[base] + "." + suffix
 
 CHATML = ("{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
           "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}")
@@ -81,16 +107,18 @@ def add_tokenizer(g):
     g.add_chat_template(CHATML)
 
 def write_gguf(path, qtype, tokenizer=False):
-    g = gguf.GGUFWriter(path, "llama")
+    g = gguf.GGUFWriter(path, gguf_arch)
     if tokenizer: add_tokenizer(g)
     g.add_block_count(L); g.add_context_length(256); g.add_embedding_length(H); g.add_feed_forward_length(FF)
     g.add_head_count(HEADS); g.add_head_count_kv(KV); g.add_rope_freq_base(10000.0)
     g.add_layer_norm_rms_eps(1e-5); g.add_rope_dimension_count(HD); g.add_vocab_size(V)
+    if arch == "qwen3":
+        g.add_key_length(HD); g.add_value_length(HD)
     deq = {}
     for hf, x in w.items():
         y = x
-        if hf.endswith("q_proj.weight"): y = permute(x, HEADS)
-        if hf.endswith("k_proj.weight"): y = permute(x, KV)
+        if gguf_arch == "llama" and hf.endswith("q_proj.weight"): y = permute(x, HEADS)
+        if gguf_arch == "llama" and hf.endswith("k_proj.weight"): y = permute(x, KV)
         if qtype == T.F32 or y.ndim == 1:
             g.add_tensor(gguf_name(hf), y)
             deq[hf] = x
@@ -99,10 +127,12 @@ def write_gguf(path, qtype, tokenizer=False):
             g.add_tensor(gguf_name(hf), q, raw_dtype=qtype)
             d = gguf.quants.dequantize(q, qtype).astype(np.float32).reshape(y.shape)
             # Undo the permutation on the dequantised rows for the HF twin.
-            if hf.endswith("q_proj.weight") or hf.endswith("k_proj.weight"):
+            if gguf_arch == "llama" and (hf.endswith("q_proj.weight") or hf.endswith("k_proj.weight")):
                 n = HEADS if "q_proj" in hf else KV
                 d = d.reshape(n, d.shape[0] // n // 2, 2, *d.shape[1:]).swapaxes(1, 2).reshape(d.shape)
             deq[hf] = np.ascontiguousarray(d)
+    if "--stray" in sys.argv:
+        g.add_tensor("blk.1.attn_sinks.weight", np.zeros(HEADS, dtype=np.float32))
     g.write_header_to_file(); g.write_kv_data_to_file(); g.write_tensors_to_file(); g.close()
     return deq
 
@@ -111,3 +141,8 @@ write_gguf(os.path.join(out, "f32.gguf"), T.F32)
 hf_folder(os.path.join(out, "q8_0-hf"), write_gguf(os.path.join(out, "q8_0.gguf"), T.Q8_0))
 if chat:
     write_gguf(os.path.join(out, "chat.gguf"), T.F32, tokenizer=True)
+if "--stray" in sys.argv:
+    g = gguf.GGUFWriter(os.path.join(out, "gemma.gguf"), "gemma")
+    g.add_block_count(L); g.add_embedding_length(H)
+    g.add_tensor("token_embd.weight", w["model.embed_tokens.weight"])
+    g.write_header_to_file(); g.write_kv_data_to_file(); g.write_tensors_to_file(); g.close()

@@ -2,7 +2,8 @@
 ///
 /// Position `t` of row `b` predicts `targets[b·seq + t]` (the next token) with weight
 /// `lossMask[b·seq + t]` (0 = not scored: padding, prompt tokens). Every row starts at position 0
-/// (rows are independent sequences; packed rows attend across their document boundaries).
+/// (rows are independent sequences); a row packing several examples says where each starts in
+/// `positions`, and each example then attends only to itself.
 /// Targets under a zero mask are ignored and may hold anything (e.g. -1).
 public struct TokenBatch: Sendable {
     public var batch: Int

@@ -83,23 +83,17 @@ extension LlamaModel {
     /// The inverse of `unpermuteRotaryRows`: HF's rows in llama.cpp's `llama` layout (what its
     /// converter does to Q and K weights, and to the rows of a LoRA's B for them).
     public static func permuteRotaryRows(_ w: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, columns: Int) {
-        let half = headDim / 2
-        var head = [Float](repeating: 0, count: headDim * columns)
-        for h in 0 ..< heads {
-            let base = w + h * headDim * columns
-            head.withUnsafeMutableBufferPointer { buf in
-                for i in 0 ..< half {
-                    for j in 0 ..< 2 {
-                        (buf.baseAddress! + (2 * i + j) * columns).update(from: base + (j * half + i) * columns, count: columns)
-                    }
-                }
-                base.update(from: buf.baseAddress!, count: headDim * columns)
-            }
-        }
+        reorderRotaryRows(w, heads: heads, headDim: headDim, columns: columns, toLlamaCpp: true)
     }
 
     /// Row `h·d + 2i + j` of llama.cpp's layout is HF's row `h·d + j·d/2 + i` (d = head size).
     static func unpermuteRotaryRows(_ w: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, columns: Int) {
+        reorderRotaryRows(w, heads: heads, headDim: headDim, columns: columns, toLlamaCpp: false)
+    }
+
+    /// Moves each head's rows between HF's rotary layout (pairs `(i, i + d/2)`) and llama.cpp's
+    /// (pairs `(2i, 2i + 1)`), in place.
+    private static func reorderRotaryRows(_ w: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, columns: Int, toLlamaCpp: Bool) {
         let half = headDim / 2
         var head = [Float](repeating: 0, count: headDim * columns)
         for h in 0 ..< heads {
@@ -107,7 +101,9 @@ extension LlamaModel {
             head.withUnsafeMutableBufferPointer { buf in
                 for i in 0 ..< half {
                     for j in 0 ..< 2 {
-                        (buf.baseAddress! + (j * half + i) * columns).update(from: base + (2 * i + j) * columns, count: columns)
+                        let (llamaCpp, hf) = (2 * i + j, j * half + i)
+                        let (to, from) = toLlamaCpp ? (llamaCpp, hf) : (hf, llamaCpp)
+                        (buf.baseAddress! + to * columns).update(from: base + from * columns, count: columns)
                     }
                 }
                 base.update(from: buf.baseAddress!, count: headDim * columns)

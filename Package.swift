@@ -77,8 +77,11 @@ let package = Package(
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // Benchmarks apart from the product: `sira-pipeline bench ...` figures and their peers. It may
+        // import product modules; only the CLI imports it.
+        .target(name: "SiraBench", dependencies: ["SiraStore", "SiraIO"]),
         .executableTarget(name: "sira-pipeline", dependencies: [
-            "SiraReport", "SiraStages", "SiraUI", "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
+            "SiraBench", "SiraReport", "SiraStages", "SiraUI", "SiraPipeline", "SiraKernels", "SiraModel", "SiraData", "SiraStore", "SiraIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SiraIO
+import SiraBench
 import SiraStore
 
 /// `sira-pipeline bench package`: `.sira` write / verify / extract throughput against GNU tar + zstd

@@ -1,5 +1,6 @@
 import Foundation
 import SiraIO
+import SiraStore
 
 /// Package and verify throughput (DESIGN.md §9: target ≥ 300 MB/s), next to the peer on the same
 /// machine in the same run: GNU tar piping through the zstd tool at the same level.

@@ -15,7 +15,9 @@ sources_for() {
     json) echo Sources/SiraData/JSONParser.swift Sources/SiraData/JSONValue.swift ;;
     cron) echo Sources/SiraPipeline/Cron/CronExpression.swift ;;
     gguf) echo Sources/SiraIO/GGUF/*.swift Sources/SiraIO/MappedFile.swift Sources/SiraIO/RegularFile.swift ;;
-    *) echo "unknown fuzz target '$1' (json, cron, gguf)" >&2; return 1 ;;
+    csv) echo Sources/SiraData/CSVParser.swift Sources/SiraData/ChunkedFileReader.swift Sources/SiraData/RejectedRecord.swift \
+           Sources/SiraData/JSONValue.swift Sources/SiraData/JSONWriter.swift ;;
+    *) echo "unknown fuzz target '$1' (json, cron, gguf, csv)" >&2; return 1 ;;
   esac
 }
 
@@ -33,7 +35,7 @@ run_target() {
 }
 
 if [ "$target" = all ]; then
-  for t in json cron gguf; do run_target "$t"; done
+  for t in json cron gguf csv; do run_target "$t"; done
 else
   run_target "$target"
 fi

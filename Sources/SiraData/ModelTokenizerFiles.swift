@@ -135,6 +135,15 @@ extension BPETokenizer {
         bosID >= 0 ? String(decoding: tokenBytes(bosID), as: UTF8.self) : nil
     }
 
+    /// The start and end tokens' strings a chat template renders (`bos_token`, `eos_token`), for
+    /// a tokenizer whose files do not name them (a GGUF's).
+    public var templateSpecialTokens: [String: String] {
+        var out: [String: String] = [:]
+        if let bos = rules.bosID { out["bos_token"] = tokenName(bos) }
+        if let eos = rules.eosID { out["eos_token"] = tokenName(eos) }
+        return out
+    }
+
     /// The name of a token for messages: an added token's text, else its bytes as text.
     public func tokenName(_ id: Int) -> String {
         if let t = addedTokens.first(where: { $0.id == id }) { return t.content }

@@ -58,10 +58,10 @@ struct ModelFolder {
     func chatTemplate(_ tokenizer: BPETokenizer) throws -> ModelChatTemplate? {
         guard isGGUF else { return try ModelChatTemplate.load(folder: url) }
         guard let source = try GGUFFile(url)["tokenizer.chat_template"]?.string else { return nil }
-        var specials: [String: String] = [:]
-        if let bos = tokenizer.rules.bosID { specials["bos_token"] = tokenizer.tokenName(bos) }
-        if let eos = tokenizer.rules.eosID { specials["eos_token"] = tokenizer.tokenName(eos) }
-        do { return try ModelChatTemplate(source: source, name: "\(url.path) tokenizer.chat_template", specialTokens: specials) } catch {
+        do {
+            return try ModelChatTemplate(source: source, name: "\(url.path) tokenizer.chat_template",
+                                         specialTokens: tokenizer.templateSpecialTokens)
+        } catch {
             throw CommandError(error.description)
         }
     }

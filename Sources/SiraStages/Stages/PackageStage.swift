@@ -17,12 +17,12 @@ struct PackageStage: PipelineStage {
     /// A readable name of the base (`builtin-llama-4x256`, or the HF folder's name).
     let baseName: String
 
-    var id: StageID {
-        multitask ? StageID(.package, variant: variant.name) : StageID(.package, task: tasks[0], variant: variant.name)
-    }
+    var id: StageID { own(.package) }
+    var trained: StageID { own(.train) }
 
-    var trained: StageID {
-        multitask ? StageID(.train, variant: variant.name) : StageID(.train, task: tasks[0], variant: variant.name)
+    /// This adapter's stage of `kind`: per variant for a multitask adapter, else per task and variant.
+    private func own(_ kind: StageKind) -> StageID {
+        multitask ? StageID(kind, variant: variant.name) : StageID(kind, task: tasks[0], variant: variant.name)
     }
 
     var dependencies: [StageID] {

@@ -34,9 +34,8 @@ enum TokenizerFiles {
     /// template (nil: none) and the start and end tokens' strings, which templates render.
     static func saveTemplateConfig(of tokenizer: BPETokenizer, template: String?, to folder: URL) throws {
         guard let template else { return }
-        var members = [JSONMember("chat_template", .string(template))]
-        if let bos = tokenizer.rules.bosID { members.append(JSONMember("bos_token", .string(tokenizer.tokenName(bos)))) }
-        if let eos = tokenizer.rules.eosID { members.append(JSONMember("eos_token", .string(tokenizer.tokenName(eos)))) }
+        let members = [JSONMember("chat_template", .string(template))]
+            + tokenizer.templateSpecialTokens.sorted { $0.key < $1.key }.map { JSONMember($0.key, .string($0.value)) }
         try AtomicFile.write(Array(JSONWriter.serialize(.object(members)).utf8), to: folder.appendingPathComponent("tokenizer_config.json"))
     }
 
